@@ -1,0 +1,33 @@
+# Two entry points (see README): `make book` builds the published book, `make test` runs every test.
+# Both create or update the virtual environment in .venv first; nothing is rebuilt when nothing changed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test venv chromium clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+# The published book: full training runs unless CNN_COURSE_QUICK=1 is set by the caller.
+book: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+
+# Every test, including a quick-mode build of the book and the headless-browser check of it.
+test: $(STAMP) chromium
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# The browser test drives Debian's Chromium; install it where apt is available and it is missing.
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) ; } \
+	  || echo "chromium/chromedriver not installed: the browser tests will be skipped"
+
+clean:
+	rm -rf _build

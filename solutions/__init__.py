@@ -1,0 +1,39 @@
+"""Reference implementations for the CNN course (NHWC activations, HWIO kernels, as Keras).
+
+Every exercise function of the course lives here, vectorised and validated; hidden tests compare
+students' work against it. Keras-dependent modules (``models``, ``train``) are imported on demand so
+that ``import solutions`` stays fast and works without TensorFlow.
+"""
+from .config import cache_dir, data_dir, quick_mode
+from .conv import (
+    col2im,
+    conv1d,
+    conv2d,
+    conv2d_backward,
+    convolve2d,
+    correlate1d,
+    correlate2d,
+    im2col,
+    output_size,
+    zero_pad,
+)
+from .datasets import (
+    CIFAR10_CLASSES,
+    MNIST_CLASSES,
+    DatasetFormatError,
+    DatasetUnavailableError,
+    load_cifar10,
+    load_mnist,
+)
+from .layers import cross_entropy, dropout, dropout_backward, numerical_gradient, relu, softmax
+from .params import conv_param_count, dense_param_count
+from .pooling import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    global_avg_pool2d,
+    global_max_pool2d,
+    max_pool2d,
+    max_pool2d_backward,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]
