@@ -25,7 +25,15 @@ from .datasets import (
     load_cifar10,
     load_mnist,
 )
-from .layers import cross_entropy, dropout, dropout_backward, numerical_gradient, relu, softmax
+from .layers import (
+    cross_entropy,
+    dropout,
+    dropout_backward,
+    numerical_gradient,
+    relu,
+    softmax,
+    softmax_cross_entropy,
+)
 from .params import conv_param_count, dense_param_count
 from .pooling import (
     avg_pool2d,
