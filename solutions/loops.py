@@ -22,8 +22,8 @@ def conv2d_loops(x, w, b=None, stride=1, padding="valid"):
     """Loop version of :func:`solutions.conv2d`: x (N, H, W, Cin), w (KH, KW, Cin, Cout) -> (N, OH, OW, Cout)."""
     arrays = (x, w) if b is None else (x, w, b)
     x, w, *rest = as_float_arrays(*arrays, names=("x", "w", "b")[: len(arrays)])
+    _check_conv_args(x, w, rest[0] if rest else None)
     b = rest[0] if rest else np.zeros(w.shape[3], dtype=x.dtype)
-    _check_conv_args(x, w, b)
     kh, kw, cin, cout = w.shape
     (sh, sw), pads, (oh, ow) = _geometry(x.shape, kh, kw, stride, padding)
     xp = _padded(x, pads)
