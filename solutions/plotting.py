@@ -107,18 +107,20 @@ def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int | No
 def show_matrix(values, ax=None, fmt: str = "{:g}", cmap: str = "Blues", fontsize: float = 10):
     """Draw a small 2-D array as a table of coloured cells with its numbers written in.
 
-    Handy for kernels and toy inputs. Returns the Axes.
+    Handy for kernels and toy inputs; NaN entries are drawn as empty cells. Returns the Axes.
     """
-    values = np.asarray(values)
+    values = np.asarray(values, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"show_matrix needs a 2-D array, got shape {values.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(0.5 * values.shape[1] + 0.5, 0.5 * values.shape[0] + 0.5))
     # widen the colour range so every cell stays pale and black numbers stay legible
-    span = float(values.max() - values.min()) or 1.0
-    ax.imshow(values, cmap=cmap, vmin=values.min() - span, vmax=values.max() + span)
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    span = (high - low) or 1.0
+    ax.imshow(values, cmap=cmap, vmin=low - span, vmax=high + span)
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize)
+        if not np.isnan(v):  # NaN cells are left blank
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize)
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
