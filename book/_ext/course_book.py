@@ -1,0 +1,92 @@
+"""Sphinx glue for this book (loaded through ``sphinx.local_extensions`` in ``_config.yml``).
+
+1. Offline MathJax. Sphinx loads MathJax from a CDN by default, so a reader without a network (or
+   the offline browser test) sees raw TeX. ``mathjax_path`` in ``_config.yml`` points at
+   ``_static/mathjax/tex-chtml.js``; this extension copies MathJax 3.2.2 there from the
+   ``sphinx-mathjax-offline`` PyPI package (pinned in requirements.txt), skipping the combined
+   bundles the book does not load.
+2. No duplicate inline scripts. Jupyter Book 1.0.4 with Sphinx 7.4 emits the inline set-up scripts of
+   sphinx-thebe and sphinx-togglebutton twice on every page; the second ``const THEBE_JS_URL`` is a
+   JavaScript SyntaxError in the reader's console. Identical scripts are kept once.
+3. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
+   the Colab launch button is pointed at the executed notebook that the deploy workflow publishes
+   on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.util.fileutil import copy_asset
+
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+# Combined bundles other than tex-chtml.js: never loaded by this book, 10+ MB together.
+_UNUSED_BUNDLES = {
+    "latest.js", "mml-chtml.js", "mml-svg.js", "node-main.js", "tex-chtml-full-speech.js",
+    "tex-chtml-full.js", "tex-mml-chtml.js", "tex-mml-svg.js", "tex-svg-full.js", "tex-svg.js",
+}
+
+
+def mathjax_source() -> Path:
+    """Directory holding the MathJax 3 distribution shipped by ``sphinx-mathjax-offline``."""
+    spec = importlib.util.find_spec(MATHJAX_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            f"MathJax for offline use comes from the PyPI package {MATHJAX_PACKAGE!r}; "
+            "install the pinned requirements (make book does it)."
+        )
+    return Path(spec.origin).parent / "static" / "mathjax"
+
+
+def _copy_mathjax(app: Sphinx, exc: Exception | None) -> None:
+    if app.builder.format != "html" or "://" in app.config.mathjax_path:
+        return
+    source = mathjax_source()
+    copy_asset(
+        str(source),
+        str(Path(app.outdir) / "_static" / "mathjax"),
+        # copy_asset passes paths relative to ``source``; skip the top-level bundles we never load.
+        excluded=lambda rel: Path(rel).parent == Path(".") and Path(rel).name in _UNUSED_BUNDLES,
+    )
+
+
+def _colab_opens_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Rewrite the Colab button of a text notebook to the executed ``.ipynb`` on the Pages branch."""
+    branch = app.config.colab_branch
+    ipynb = context.get("ipynb_source")  # set by sphinx-book-theme for .md notebooks
+    if not branch or not ipynb:
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            url = button.get("url", "")
+            if button.get("text") == "Colab" and "/blob/" in url:
+                repo_part = url.split("/blob/")[0]
+                button["url"] = f"{repo_part}/blob/{branch}/_sources/{ipynb}"
+
+
+def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
+                            doctree) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {})
+        # Inline scripts come once with filename None and once with "" (registered twice).
+        key = (str(getattr(script, "filename", script) or ""), tuple(sorted(
+            (name, str(value)) for name, value in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("colab_branch", "gh-pages", "html")
+    app.connect("build-finished", _copy_mathjax)
+    # sphinx-book-theme adds the launch buttons at priority 501; run after it.
+    app.connect("html-page-context", _colab_opens_ipynb, priority=600)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

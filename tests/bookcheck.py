@@ -1,0 +1,378 @@
+"""Building the book and checking the built HTML in headless Chromium, as a reader would see it.
+
+Used by tests/book_fixtures.py, tests/test_book_build.py and tests/test_browser.py. Everything here is
+offline: the site is served from 127.0.0.1 and Chromium is told not to reach out anywhere else, so a
+page that still depends on a CDN (MathJax, require.js, the widget manager) shows up as console errors
+or untypeset math.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_STATE_TYPE = "application/vnd.jupyter.widget-state+json"
+# Where a page's source imports ipywidgets, its saved widget state must be embedded in the HTML.
+_USES_WIDGETS = re.compile(r"^\s*(import ipywidgets|from ipywidgets import)", re.MULTILINE)
+
+
+# --------------------------------------------------------------------------------------- build
+@dataclass
+class BookBuild:
+    """Outcome of one ``jupyter-book build``: where the HTML is, the TOC used, and the log."""
+
+    html_dir: Path
+    toc: Path
+    returncode: int
+    log: str
+    seconds: float
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.splitlines()[-lines:])
+
+
+def jupyter_book_command() -> list[str]:
+    """The ``jupyter-book`` of the running interpreter's environment (the project's .venv)."""
+    script = Path(sys.executable).parent / "jupyter-book"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
+
+
+def build_book(path_output: Path, toc: Path, *, quick: bool, timeout: float) -> BookBuild:
+    """Build the book exactly as CI does (``-W -n --keep-going``) into ``path_output/_build/html``.
+
+    ``quick`` sets CNN_COURSE_QUICK=1. Each mode needs its own ``path_output``: the jupyter-cache
+    lives there, and a quick-mode cache must never serve outputs to the published full build.
+    """
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if quick:
+        env["CNN_COURSE_QUICK"] = "1"
+    else:
+        env.pop("CNN_COURSE_QUICK", None)
+    cmd = [*jupyter_book_command(), "build", str(ROOT), "--toc", str(toc), "-W", "-n",
+           "--keep-going", "--path-output", str(path_output)]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        returncode, log = proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        returncode, log = -1, out + f"\n[timed out after {timeout:.0f} s]"
+    return BookBuild(Path(path_output) / "_build" / "html", Path(toc), returncode, log,
+                     time.monotonic() - start)
+
+
+def toc_pages(toc: Path) -> list[str]:
+    """Docnames (``book/02-conv1d``) of every page in a jb-book ``_toc.yml``, root first."""
+    data = yaml.safe_load(Path(toc).read_text())
+    pages = [data["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(data.get("chapters"))
+    for part in data.get("parts") or []:
+        walk(part.get("chapters"))
+    return [posixpath.splitext(p)[0] for p in pages]
+
+
+def page_source(docname: str) -> Path | None:
+    for suffix in (".md", ".ipynb"):
+        path = ROOT / f"{docname}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def uses_widgets(docname: str) -> bool:
+    source = page_source(docname)
+    return bool(source and _USES_WIDGETS.search(source.read_text()))
+
+
+# -------------------------------------------------------------------------------------- server
+class StaticServer:
+    """Serve a directory on 127.0.0.1 at a free port in a thread; log (path, status) of each request."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.requests: list[tuple[str, int]] = []
+        log = self.requests
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_request(self, code="-", size="-"):
+                log.append((unquote(urlsplit(self.path).path), int(getattr(code, "value", code))))
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        self._httpd = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(self.directory)))
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "StaticServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+# ------------------------------------------------------------------------------------- browser
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-quic", "--disable-dev-shm-usage", "--window-size=1280,1600"]
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    """(browser, driver) executables of Debian's chromium + chromium-driver, or None if missing."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def start_chromium(user_data_dir: Path):
+    """Headless Chromium through Selenium, with the browser console log recorded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    paths = chromium_paths()
+    if paths is None:
+        raise RuntimeError("chromium and chromedriver are not installed (make chromium)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = paths[0]
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={user_data_dir}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path keeps Selenium Manager from trying to download one.
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    return driver
+
+
+class _IdCollector(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _ids_in(path: Path) -> frozenset[str]:
+    parser = _IdCollector()
+    parser.feed(path.read_text(errors="replace"))
+    return frozenset(parser.ids)
+
+
+def local_file_for(html_dir: Path, url_path: str) -> Path:
+    target = html_dir / unquote(url_path).lstrip("/")
+    return target / "index.html" if target.is_dir() else target
+
+
+# JavaScript run in the page. Each returns plain JSON-able data.
+_JS_WAIT_MATHJAX = """
+const done = arguments[arguments.length - 1];
+if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done('no MathJax'); return; }
+MathJax.startup.promise.then(() => done('ok'), (e) => done('MathJax failed: ' + e));
+"""
+_JS_FACTS = """
+const imgs = Array.from(document.images).map(i => ({src: i.getAttribute('src'), alt: i.alt,
+    ok: i.complete && i.naturalWidth > 0}));
+const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));
+return {
+  imgs: imgs, links: links,
+  math: document.querySelectorAll('.math').length,
+  typeset: document.querySelectorAll('mjx-container').length,
+  math_errors: Array.from(document.querySelectorAll('mjx-merror')).map(e =>
+      e.getAttribute('data-mjx-error') || e.textContent),
+  widget_state: document.querySelectorAll('script[type="%s"]').length,
+  widgets_rendered: document.querySelectorAll('.jupyter-widgets').length,
+};
+""" % WIDGET_STATE_TYPE
+_JS_TOGGLES = """
+// Collapsible blocks: togglebutton admonitions (e.g. solutions with :class: dropdown) and <details>.
+const out = [];
+document.querySelectorAll('.admonition.toggle, .admonition.dropdown').forEach((el, i) => {
+  out.push({kind: 'admonition', index: i, id: el.id || el.className});
+});
+document.querySelectorAll('main details').forEach((el, i) => {
+  out.push({kind: 'details', index: i, id: el.id || el.className});
+});
+return out;
+"""
+
+
+def _toggle_body(driver, kind: str, index: int):
+    from selenium.webdriver.common.by import By
+
+    if kind == "admonition":
+        box = driver.find_elements(By.CSS_SELECTOR, ".admonition.toggle, .admonition.dropdown")[index]
+        button = box.find_element(By.CSS_SELECTOR, "button.toggle-button")
+        body = box.find_elements(By.XPATH, "./*[not(contains(@class, 'admonition-title'))"
+                                           " and not(self::button)]")[0]
+    else:
+        box = driver.find_elements(By.CSS_SELECTOR, "main details")[index]
+        button = box.find_element(By.XPATH, "./summary")
+        body = box.find_elements(By.XPATH, "./*[not(self::summary)]")[0]
+    return button, body
+
+
+@dataclass
+class PageReport:
+    page: str
+    problems: list[str] = field(default_factory=list)
+    toggles_checked: int = 0
+    math_typeset: int = 0
+
+
+def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool = False,
+               screenshot: Path | None = None) -> PageReport:
+    """Load ``page`` (path relative to the served root, e.g. ``book/02-conv1d.html``) and list
+    everything a reader would find broken on it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    report = PageReport(page)
+    problems = report.problems
+    html_dir = server.directory
+    first_request = len(server.requests)
+    url = urljoin(server.url, page)
+    driver.get_log("browser")  # drop entries left over from the previous page
+    driver.get(url)
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+    facts = driver.execute_script(_JS_FACTS)
+    if facts["math"]:
+        state = driver.execute_async_script(_JS_WAIT_MATHJAX)
+        if state != "ok":
+            problems.append(f"math on the page but {state}")
+        facts = driver.execute_script(_JS_FACTS)
+        report.math_typeset = facts["typeset"]
+        if facts["typeset"] < facts["math"]:
+            problems.append(f"MathJax typeset {facts['typeset']} of {facts['math']} math elements")
+        for err in facts["math_errors"]:
+            problems.append(f"TeX error: {err}")
+
+    # Images: loaded and non-empty.
+    for img in facts["imgs"]:
+        if not img["ok"]:
+            problems.append(f"image not loaded: {img['src']}")
+
+    # The page itself and everything it fetched from our server.
+    requests = server.requests[first_request:]
+    page_path = "/" + page
+    statuses = [status for path, status in requests if path == page_path]
+    if not statuses:
+        problems.append("page was never requested from the server")
+    elif statuses[0] != 200:
+        problems.append(f"HTTP {statuses[0]} for the page")
+    for path, status in requests:
+        if status >= 400 and path != page_path:
+            problems.append(f"HTTP {status} for {path}")
+
+    # Links within the site: the file exists and, with a fragment, the anchor does too. Relative
+    # links resolve against the page finally shown (index.html redirects to the landing page).
+    for href in dict.fromkeys(facts["links"]):
+        problems.extend(_check_link(href, driver.current_url, server.url, html_dir, driver))
+
+    # Exercise/solution dropdowns and <details> open when clicked.
+    for toggle in driver.execute_script(_JS_TOGGLES):
+        try:
+            button, body = _toggle_body(driver, toggle["kind"], toggle["index"])
+            before = body.is_displayed()
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+            button.click()
+            WebDriverWait(driver, 5).until(lambda d: body.is_displayed() != before)
+            report.toggles_checked += 1
+        except Exception as exc:  # noqa: BLE001 - any failure here is a broken toggle
+            problems.append(f"{toggle['kind']} toggle {toggle['id']!r} did not open/close: "
+                            f"{type(exc).__name__}")
+
+    # Saved ipywidgets state where the page uses widgets, and the widgets actually render.
+    if expect_widgets:
+        if not facts["widget_state"]:
+            problems.append(f"page uses ipywidgets but has no {WIDGET_STATE_TYPE} script")
+        elif not driver.execute_script(_JS_FACTS)["widgets_rendered"]:
+            problems.append("widget state saved but no widget rendered")
+
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(screenshot))
+
+    # Console errors (read last so that clicks and MathJax have had their say).
+    for entry in driver.get_log("browser"):
+        if entry.get("level") == "SEVERE":
+            problems.append(f"console error: {entry.get('message')}")
+    return report
+
+
+def _check_link(href: str, page_url: str, site_url: str, html_dir: Path, driver) -> list[str]:
+    if not href or href.startswith(("mailto:", "javascript:", "tel:")):
+        return []
+    target = urljoin(page_url, href)
+    parts = urlsplit(target)
+    if not target.startswith(site_url):
+        return []  # another site: launch buttons, repository, DOIs (not reachable offline)
+    if parts.path == urlsplit(page_url).path:
+        if parts.fragment and not driver.execute_script(
+                "return document.getElementById(arguments[0]) !== null", unquote(parts.fragment)):
+            return [f"broken anchor: {href}"]
+        return []
+    local = local_file_for(html_dir, parts.path)
+    if not local.is_file():
+        return [f"broken link: {href} (no {local.relative_to(html_dir)})"]
+    if parts.fragment and local.suffix == ".html" and unquote(parts.fragment) not in _ids_in(local):
+        return [f"broken anchor: {href}"]
+    return []
+
+
+def check_site(html_dir: Path, pages: list[str], *, widget_pages: set[str] = frozenset(),
+               screenshot_dir: Path | None = None) -> list[PageReport]:
+    """Check every page (paths relative to ``html_dir``) in one headless Chromium session."""
+    with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile, \
+            StaticServer(html_dir) as server:
+        driver = start_chromium(Path(profile))
+        try:
+            return [
+                check_page(driver, server, page, expect_widgets=page in widget_pages,
+                           screenshot=(screenshot_dir / page.replace("/", "__")).with_suffix(".png")
+                           if screenshot_dir else None)
+                for page in pages
+            ]
+        finally:
+            driver.quit()
+
+
+def format_reports(reports: list[PageReport]) -> str:
+    return json.dumps({r.page: r.problems for r in reports if r.problems}, indent=2)
