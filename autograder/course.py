@@ -1,0 +1,152 @@
+"""The instructor's course workspace: an nbgrader course directory plus our own reports.
+
+Layout of ``--course DIR`` (default ``./course``, git-ignored)::
+
+    nbgrader_config.py                 written on first use; edit it (db_url, limits, ...)
+    gradebook.db                       nbgrader's SQLite gradebook (unless db_url points elsewhere)
+    submitted/<student>/<id>/<id>.ipynb   filled by ``collect``
+    autograded/<student>/<id>/            filled by ``grade``
+    feedback/<student>/<id>/<id>.html     filled by ``feedback``
+    reports/<id>.json                  per-student outcome of the last ``grade`` (status, reason)
+    export/                            grades.csv and Gradescope results
+
+Source and release directories are the repository's ``exercises/source`` and
+``exercises/release`` (absolute paths in the config), so ``release`` regenerates the committed
+student notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from .sandbox import Limits
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE_ID = "cnn-course"
+
+CONFIG_TEMPLATE = '''\
+# nbgrader configuration of this course workspace, written by `python -m autograder`.
+# Plain `nbgrader` commands run in this directory use it too (e.g. `nbgrader formgrader`).
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = {release!r}
+# Any SQLAlchemy URL works, e.g. "postgresql://grader@dbhost/cnn_course" for a large class.
+c.CourseDirectory.db_url = {db_url!r}
+
+# Students sometimes delete test cells; nbgrader puts them back (with a note) when grading.
+c.OverwriteCells.add_missing_cells = True
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+
+# Sandbox limits used by `python -m autograder grade` (see autograder/sandbox.py).
+c.Autograder.cell_timeout = {cell_timeout}
+c.Autograder.notebook_timeout = {notebook_timeout}
+c.Autograder.memory_mb = {memory_mb}
+c.Autograder.cpu_seconds = {cpu_seconds}
+c.Autograder.output_bytes = {output_bytes}
+# Keras assignments import TensorFlow, which needs a larger address space and more time.
+c.Autograder.overrides = {{
+    "09-keras-mnist": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
+                       "cpu_seconds": 1200}},
+    "10-keras-cifar10": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
+                         "cpu_seconds": 1200}},
+}}
+'''
+
+
+class Course:
+    """A course workspace directory and its nbgrader configuration."""
+
+    def __init__(self, root: str | os.PathLike, source: str | os.PathLike | None = None,
+                 release: str | os.PathLike | None = None, db_url: str | None = None):
+        self.root = Path(root).resolve()
+        config_file = self.root / "nbgrader_config.py"
+        if not config_file.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            # The kernels of other students run as other uids: keep them out of the workspace.
+            os.chmod(self.root, 0o700)
+            defaults = Limits()
+            config_file.write_text(CONFIG_TEMPLATE.format(
+                root=str(self.root), course_id=COURSE_ID,
+                source=str(Path(source or REPO / "exercises" / "source").resolve()),
+                release=str(Path(release or REPO / "exercises" / "release").resolve()),
+                db_url=db_url or f"sqlite:///{self.root / 'gradebook.db'}",
+                cell_timeout=defaults.cell_timeout, notebook_timeout=defaults.notebook_timeout,
+                memory_mb=defaults.memory_mb, cpu_seconds=defaults.cpu_seconds,
+                output_bytes=defaults.output_bytes,
+            ))
+        self.config: Config = PyFileConfigLoader(config_file.name, path=str(self.root)).load_config()
+        # Explicit options win over the file (without rewriting it).
+        if source:
+            self.config.CourseDirectory.source_directory = str(Path(source).resolve())
+        if release:
+            self.config.CourseDirectory.release_directory = str(Path(release).resolve())
+        if db_url:
+            self.config.CourseDirectory.db_url = db_url
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def source_dir(self) -> Path:
+        return Path(self.config.CourseDirectory.source_directory)
+
+    @property
+    def release_dir(self) -> Path:
+        return Path(self.config.CourseDirectory.release_directory)
+
+    @property
+    def db_url(self) -> str:
+        return self.config.CourseDirectory.db_url
+
+    def submitted(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return self.root / "autograded" / student / assignment
+
+    def report_path(self, assignment: str) -> Path:
+        return self.root / "reports" / f"{assignment}.json"
+
+    def assignments(self) -> list[str]:
+        """Assignment ids in the source directory, sorted."""
+        return sorted(p.name for p in self.source_dir.iterdir()
+                      if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+    def limits(self, assignment: str) -> Limits:
+        """Sandbox limits for ``assignment`` from the config (with per-assignment overrides)."""
+        section = self.config.get("Autograder", {})
+        values = {k: v for k, v in section.items() if k in Limits.__dataclass_fields__}
+        values.update(dict(section.get("overrides", {})).get(assignment, {}))
+        return Limits(**values)
+
+    # -- nbgrader objects ------------------------------------------------------------------------
+    def coursedir(self, **traits):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        for name, value in traits.items():
+            setattr(coursedir, name, value)
+        return coursedir
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, COURSE_ID)
+
+    # -- reports ----------------------------------------------------------------------------------
+    def load_report(self, assignment: str) -> dict:
+        path = self.report_path(assignment)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def save_report(self, assignment: str, report: dict) -> None:
+        path = self.report_path(assignment)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
+        tmp.replace(path)
