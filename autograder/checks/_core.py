@@ -1,0 +1,257 @@
+"""The machinery every check shares: seeded cases, guarded calls, comparison, diagnosis, messages."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _safe, shortcuts
+from ..diagnose import Variant, match_variant
+
+SEED_ENV = "CNN_AUTOGRADER_SEED"
+_DEFAULT_SEED = 20240917
+_MISSING = object()
+
+
+def student_seed() -> int:
+    """Seed for the randomised cases: reproducible for one student, different between students.
+
+    ``CNN_AUTOGRADER_SEED`` wins when set.  Otherwise, when the notebook runs inside an nbgrader
+    course tree (``.../submitted/<student>/<assignment>/`` or ``autograded/...``) the seed is a
+    stable hash of ``<student>/<assignment>``; anywhere else (a student's own JupyterLab, the tests)
+    it is fixed, so a failure can always be reproduced.
+    """
+    if os.environ.get(SEED_ENV, "").strip():
+        return int(os.environ[SEED_ENV]) % 2**32
+    parts = Path(os.getcwd()).parts
+    for marker in ("submitted", "autograded"):
+        if marker in parts:
+            i = len(parts) - 1 - parts[::-1].index(marker)
+            key = "/".join(parts[i + 1 : i + 3])
+            if key:
+                return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
+    return _DEFAULT_SEED
+
+
+@dataclass
+class Case:
+    """One call of the student's function: ``func(*args, **kwargs)``."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""
+    raises: type | None = None  # the reference raises this: the student's function should too
+
+    def describe(self, name: str) -> str:
+        if self.label:
+            return f"{name} with {self.label}"
+        shown = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
+        return f"{name}({', '.join(shown)})"
+
+
+def _short(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"<array of shape {value.shape}>"
+    if callable(value):
+        return getattr(value, "__name__", "<function>")
+    return repr(value)
+
+
+@dataclass
+class Spec:
+    """Everything needed to grade one student function."""
+
+    name: str
+    reference: Callable
+    cases: Callable[[np.random.Generator], list[Case]]
+    edge_cases: Callable[[np.random.Generator], list[Case]] = lambda rng: []
+    variants: list[Variant] = field(default_factory=list)
+    policy: shortcuts.Policy = shortcuts.NUMPY_ONLY
+    outputs: tuple[str, ...] | None = None  # names of the items of a tuple result
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    #: part -> what it checks: "shape", "values", "edge_cases", or an output name (e.g. "dx")
+    parts: tuple[str, ...] = ("shape", "values", "edge_cases")
+    hint: str = ""  # appended to a failure no variant explains
+
+
+class CheckFailed(AssertionError):
+    """A check failed; the message is written for the student."""
+
+
+def _fail(message: str):
+    raise CheckFailed(message)
+
+
+def _integrity(name: str) -> None:
+    _safe.verify_environment()
+    problems = shortcuts.scan_kernel_history()
+    if problems:
+        _fail(f"{name}: the notebook modifies libraries or the autograder ({problems[0]}). "
+              "Remove that code, restart the kernel and run all cells again.")
+
+
+def _check_static(name: str, func, policy: shortcuts.Policy) -> None:
+    findings = shortcuts.static_findings(func, policy)
+    if findings:
+        _fail(f"0 points for this part: your {name} {findings[0]}. Using a library that already does "
+              f"the job is not allowed in this exercise -- {policy.advice}.")
+
+
+def call_student(name: str, func, case: Case, policy: shortcuts.Policy):
+    """Call the student's function on private copies of the inputs; return (result, exception)."""
+    args = copy.deepcopy(case.args)
+    kwargs = copy.deepcopy(case.kwargs)
+    result, exc, report = shortcuts.call_guarded(func, args, kwargs, policy)
+    if report.tampering:
+        _fail(f"{name}: {report.tampering[0]}. Remove that code, restart the kernel and run all cells again.")
+    if report.shortcuts:
+        _fail(f"0 points for this part: while running, your {name} {report.shortcuts[0]}. Using a "
+              f"library that already does the job is not allowed in this exercise -- {policy.advice}.")
+    if exc is None:
+        for before, after in zip(case.args, args):
+            if isinstance(before, np.ndarray) and isinstance(after, np.ndarray) \
+                    and after.shape == before.shape and not _safe.arrays_equal(after, before, rtol=0, atol=0):
+                _fail(f"{case.describe(name)} changed its input array in place; work on a copy "
+                      "(e.g. with np.pad or arr.copy()) so the caller's data stays intact.")
+    return result, exc
+
+
+def reference_output(spec: Spec, case: Case):
+    return spec.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+
+
+def _components(spec: Spec, value, what: str) -> list[tuple[str, Any]]:
+    """Split a result into named components (a single array is one component)."""
+    if spec.outputs is None:
+        return [(what, value)]
+    if not isinstance(value, (tuple, list)) or len(value) != len(spec.outputs):
+        _fail(f"{what} should be a tuple ({', '.join(spec.outputs)}) of {len(spec.outputs)} items, "
+              f"got {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+    return [(f"{n}", v) for n, v in zip(spec.outputs, value)]
+
+
+def _mismatch(spec: Spec, part: str, got, expected, label: str) -> str | None:
+    """First difference between student and reference output for this part, or None."""
+    got_items = _components(spec, got, f"the result of {label}")
+    exp_items = _components(spec, expected, "reference")
+    for (gname, g), (_, e) in zip(got_items, exp_items):
+        if spec.outputs is not None and part in spec.outputs and gname != part:
+            continue
+        what = gname if spec.outputs is not None else "output"
+        ga = _safe.as_float_array(g, f"{what} of {label}")
+        ea = _safe.as_float_array(e, "reference")
+        if not _safe.shapes_equal(ga, ea):
+            return f"{what} of {label} has shape {tuple(ga.shape)}, expected {tuple(ea.shape)}"
+        if part == "shape":
+            continue
+        problem = _safe.compare(ga, ea, rtol=spec.rtol, atol=spec.atol, what=f"{what} of {label}")
+        if problem:
+            return problem
+    return None
+
+
+def run_check(spec: Spec, func, part: str | None = None, *, quiet: bool = False) -> int:
+    """Grade ``func`` against ``spec`` for one part (or all when ``part`` is None).
+
+    Raises :class:`CheckFailed` (an AssertionError) with a student-facing message on the first
+    problem; prints a one-line summary and returns the number of cases checked on success.
+    """
+    parts = spec.parts if part is None else (part,)
+    for p in parts:
+        if p not in spec.parts:
+            raise ValueError(f"check for {spec.name} has parts {spec.parts}, not {p!r}")
+    if not callable(func):
+        _fail(f"expected your function {spec.name}, got {type(func).__name__} -- pass the function "
+              f"itself, e.g. check_{spec.name}({spec.name})")
+    _integrity(spec.name)
+    _check_static(spec.name, func, spec.policy)
+    seed = student_seed()
+    total = 0
+    for p in parts:
+        rng = np.random.default_rng([seed, sum(map(ord, spec.name)), sum(map(ord, p))])
+        cases = spec.edge_cases(rng) if p == "edge_cases" else spec.cases(rng)
+        total += _run_part(spec, func, p, cases)
+    _safe.verify_environment()
+    if not quiet:
+        which = "all parts" if part is None else f"part {part!r}"
+        print(f"\u2714 {spec.name}, {which}: {total} test cases match the reference")
+    return total
+
+
+def _run_part(spec: Spec, func, part: str, cases: list[Case]) -> int:
+    results = []
+    for case in cases:
+        label = case.describe(spec.name)
+        if case.raises is not None:
+            got, exc = call_student(spec.name, func, case, spec.policy)
+            if exc is None or not isinstance(exc, case.raises):
+                what = "returned " + _short(got) if exc is None else f"raised {type(exc).__name__}: {exc}"
+                _fail(f"{label} should raise {case.raises.__name__} (the input is invalid) but it {what}.")
+            continue
+        expected = reference_output(spec, case)
+        got, exc = call_student(spec.name, func, case, spec.policy)
+        if exc is not None:
+            _fail(f"{label} raised {type(exc).__name__}: {exc}")
+        results.append((case, got, expected))
+        problem = _mismatch(spec, part, got, expected, label)
+        if problem:
+            explanation = _diagnose(spec, func, part, results, cases)
+            advice = explanation or spec.hint
+            _fail(f"{problem}." + (f"\n{advice}" if advice else ""))
+    return len(cases)
+
+
+def _diagnose(spec: Spec, func, part: str, results, cases) -> str | None:
+    """Compare the student's outputs with each known-wrong variant; describe the one that fits."""
+    if not spec.variants:
+        return None
+    observations = list(results)
+    done = {id(case) for case, _, _ in results}
+    for case in cases:  # more evidence than the one failing case makes a diagnosis trustworthy
+        if id(case) in done or case.raises is not None:
+            continue
+        got, exc = call_student(spec.name, func, case, spec.policy)
+        if exc is None:
+            observations.append((case, got, reference_output(spec, case)))
+
+    def same(a, b) -> bool:
+        try:
+            return _mismatch(spec, part, a, b, "x") is None
+        except AssertionError:
+            return False
+
+    variant = match_variant(spec.variants, observations, same)
+    if variant is None and part != "shape":
+        # Right values but maybe the shape story tells more; fall back to a shape-only match.
+        def same_shape(a, b) -> bool:
+            try:
+                return _mismatch(spec, "shape", a, b, "x") is None
+            except AssertionError:
+                return False
+        variant = match_variant([v for v in spec.variants if v.shape_only_ok], observations, same_shape)
+    return None if variant is None else f"Likely cause: {variant.message}"
+
+
+def run_property(name: str, func, policy: shortcuts.Policy, body: Callable[[np.random.Generator], int],
+                 part: str, quiet: bool = False) -> int:
+    """Shared frame for checks that test properties rather than compare with a reference output."""
+    if not callable(func):
+        _fail(f"expected your function {name}, got {type(func).__name__}")
+    _integrity(name)
+    _check_static(name, func, policy)
+    rng = np.random.default_rng([student_seed(), sum(map(ord, name)), sum(map(ord, part))])
+    n = body(rng)
+    _safe.verify_environment()
+    if not quiet:
+        print(f"\u2714 {name}, part {part!r}: {n} checks passed")
+    return n
+
+
+_safe.protect_module(sys.modules[__name__])
