@@ -1,0 +1,141 @@
+"""Instructor command line: ``python -m autograder {release,collect,grade,feedback,export,check}``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .lms import DEFAULT_PATTERN
+
+
+def _course(args):
+    from .course import Course
+
+    return Course(args.course, source=args.source, release=args.release, db_url=args.db_url)
+
+
+def cmd_release(args) -> int:
+    from .release import release
+
+    release(_course(args), args.ids)
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from .lms import collect
+
+    result = collect(_course(args), args.id, args.path, args.pattern)
+    print(f"collected {len(result.students)} submissions of {args.id}")
+    for name in result.unmatched:
+        print(f"  NOT MATCHED (no student id in the name): {name}")
+    for line in result.skipped:
+        print(f"  skipped {line}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .runner import describe_sandbox, grade, progress_bar
+    from .sandbox import effective_limits
+
+    course = _course(args)
+    limits = course.limits(args.id)
+    for line in describe_sandbox(effective_limits(limits)):
+        print(f"sandbox: {line}")
+    results = grade(course, args.id, jobs=args.jobs, students=args.student, limits=limits,
+                    progress=progress_bar())
+    problems = {s: r for s, r in results.items() if r["status"] != "graded" or r.get("reason")}
+    print(f"graded {len(results)} submissions of {args.id}; {len(problems)} with problems")
+    for student, r in sorted(problems.items()):
+        print(f"  {student}: {r['status']}: {r['reason']}")
+    print(f"report: {course.report_path(args.id)}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .export import feedback
+
+    files = feedback(_course(args), args.id)
+    print(f"wrote {len(files)} feedback files under {Path(args.course) / 'feedback'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_csv, export_gradescope
+
+    course = _course(args)
+    with course.gradebook() as gb:
+        ids = args.ids or sorted(a.name for a in gb.assignments)
+    if args.format == "csv":
+        out = export_csv(course, ids, Path(args.output or course.root / "export" / "grades.csv"))
+        print(f"wrote {out}")
+    else:
+        written = export_gradescope(course, ids, Path(args.output or course.root / "export" / "gradescope"))
+        print(f"wrote {len(written)} results.json files")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .student_check import main
+
+    return main(args.notebook, args.timeout)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    p.add_argument("--course", default="course", help="course workspace (default ./course)")
+    p.add_argument("--source", help="assignment sources (default exercises/source)")
+    p.add_argument("--release", help="student versions (default exercises/release)")
+    p.add_argument("--db-url", help="gradebook SQLAlchemy URL (default SQLite in the workspace)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("release", help="generate student notebooks (all or the named ones)")
+    s.add_argument("ids", nargs="*")
+    s.set_defaults(func=cmd_release)
+
+    s = sub.add_parser("collect", help="import an LMS zip or folder of submissions")
+    s.add_argument("id")
+    s.add_argument("path")
+    s.add_argument("--pattern", default=DEFAULT_PATTERN,
+                   help="regex on file names with a (?P<student>...) group")
+    s.set_defaults(func=cmd_collect)
+
+    s = sub.add_parser("grade", help="autograde all collected submissions in parallel")
+    s.add_argument("id")
+    s.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    s.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser("feedback", help="HTML feedback for every graded student")
+    s.add_argument("id")
+    s.set_defaults(func=cmd_feedback)
+
+    s = sub.add_parser("export", help="grades.csv (per-test columns) or Gradescope results.json")
+    s.add_argument("ids", nargs="*")
+    s.add_argument("--format", choices=["csv", "gradescope"], default="csv")
+    s.add_argument("--output", help="file (csv) or folder (gradescope)")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("check", help="students: run the visible tests of a notebook")
+    s.add_argument("notebook")
+    s.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    s.set_defaults(func=cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    # nbgrader shells out to `alembic`, and kernels should be this interpreter's: put the venv first.
+    bindir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:  # expected failures (missing release, bad pattern) as one line
+        from .release import ReleaseError
+        from .runner import GradingError
+
+        if isinstance(exc, (ReleaseError, GradingError, ValueError, FileNotFoundError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
