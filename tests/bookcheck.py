@@ -327,6 +327,7 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
             problems.append("widget state saved but no widget rendered")
 
     if screenshot is not None:
+        driver.execute_script("window.scrollTo(0, 0)")
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(screenshot))
 

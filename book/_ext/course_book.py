@@ -8,7 +8,12 @@
 2. No duplicate inline scripts. Jupyter Book 1.0.4 with Sphinx 7.4 emits the inline set-up scripts of
    sphinx-thebe and sphinx-togglebutton twice on every page; the second ``const THEBE_JS_URL`` is a
    JavaScript SyntaxError in the reader's console. Identical scripts are kept once.
-3. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
+3. Offline ipywidgets. Pages with saved widget state load require.js and the Jupyter widget
+   html-manager. myst-nb takes them from CDNs; this extension fetches the pinned npm packages once
+   with ``npm pack`` (the npm registry, checked against its integrity hashes) into
+   ``_build/vendor/`` and serves them from ``_static/vendor/``. Without npm (or offline on a first
+   build) it leaves myst-nb's CDN URLs in place, which work for readers online.
+4. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
    the Colab launch button is pointed at the executed notebook that the deploy workflow publishes
    on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``.
 """
@@ -16,10 +21,17 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset
+
+LOGGER = logging.getLogger(__name__)
 
 MATHJAX_PACKAGE = "sphinx-mathjax-offline"
 # Combined bundles other than tex-chtml.js: never loaded by this book, 10+ MB together.
@@ -50,6 +62,65 @@ def _copy_mathjax(app: Sphinx, exc: Exception | None) -> None:
         # copy_asset passes paths relative to ``source``; skip the top-level bundles we never load.
         excluded=lambda rel: Path(rel).parent == Path(".") and Path(rel).name in _UNUSED_BUNDLES,
     )
+
+
+# npm package -> (pinned version, files to keep from it, folder under _static/vendor/)
+WIDGET_PACKAGES = {
+    "requirejs": ("2.3.7", ("require.js",), ""),
+    # html-manager 1.0.x is the embedder of the ipywidgets 8 series; its fonts sit beside it.
+    "@jupyter-widgets/html-manager": (
+        "1.0.15", ("dist/embed-amd.js", "dist/*.woff", "dist/*.woff2", "dist/*.ttf", "dist/*.eot",
+                   "dist/*.svg"), "html-manager"),
+}
+
+
+def widget_vendor_dir(app: Sphinx) -> Path:
+    return Path(app.srcdir) / "_build" / "vendor"
+
+
+def _fetch_widget_js(vendor: Path) -> bool:
+    """Unpack the pinned npm packages into ``vendor``; False if npm is missing or fails."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = [f"{name}@{version}" for name, (version, _, _) in WIDGET_PACKAGES.items()]
+        done = subprocess.run([npm, "pack", "--silent", *specs], cwd=tmp, capture_output=True,
+                              text=True, timeout=300)
+        if done.returncode != 0:
+            LOGGER.info(f"[course_book] npm pack failed, widgets load from CDNs: {done.stderr[-300:]}")
+            return False
+        for tarball, (name, (_, patterns, folder)) in zip(done.stdout.split(), WIDGET_PACKAGES.items()):
+            unpacked = Path(tmp) / name.replace("/", "_")
+            with tarfile.open(Path(tmp) / tarball) as tar:
+                tar.extractall(unpacked, filter="data")
+            for pattern in patterns:
+                for file in (unpacked / "package").glob(pattern):
+                    (vendor / folder).mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(file, vendor / folder / file.name)
+    return True
+
+
+def _use_local_widget_js(app: Sphinx, config) -> None:
+    scripts = {"mathjax2-shim.js": {}}  # from book/_static; needed with local and CDN managers alike
+    vendor = widget_vendor_dir(app)
+    entry_points = [vendor / "require.js", vendor / "html-manager" / "embed-amd.js"]
+    if all(p.exists() for p in entry_points) or _fetch_widget_js(vendor):
+        scripts.update({
+            "vendor/require.js": {},
+            "widgets-local.js": {},
+            # Widget modules not bundled with the manager (none used here) would come from the CDN.
+            "vendor/html-manager/embed-amd.js": {"data-jupyter-widgets-cdn": "https://cdn.jsdelivr.net/npm/"},
+        })
+    else:
+        scripts.update(config.nb_ipywidgets_js)
+    config.nb_ipywidgets_js = scripts
+
+
+def _copy_widget_js(app: Sphinx, exc: Exception | None) -> None:
+    vendor = widget_vendor_dir(app)
+    if app.builder.format == "html" and vendor.is_dir() and "vendor/require.js" in app.config.nb_ipywidgets_js:
+        copy_asset(str(vendor), str(Path(app.outdir) / "_static" / "vendor"))
 
 
 def _colab_opens_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -86,6 +157,8 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
 def setup(app: Sphinx) -> dict:
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
+    app.connect("config-inited", _use_local_widget_js)
+    app.connect("build-finished", _copy_widget_js)
     # sphinx-book-theme adds the launch buttons at priority 501; run after it.
     app.connect("html-page-context", _colab_opens_ipynb, priority=600)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
