@@ -128,6 +128,11 @@ class StaticServer:
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
+            def end_headers(self):
+                # No browser cache: every visit is a fresh 200, never a 304 from an earlier page.
+                self.send_header("Cache-Control", "no-store")
+                super().end_headers()
+
         self._httpd = ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(Handler, directory=str(self.directory)))
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"

@@ -11,3 +11,6 @@ from hypothesis import settings
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Session fixtures for the book build and browser tests (quick_book, built_html, book_toc).
+from book_fixtures import book_toc, built_html, quick_book  # noqa: E402,F401
