@@ -225,4 +225,6 @@ def _attach_messages(result: dict, nb) -> None:
             err = errors[-1]
             first = (str(err.get("evalue", "")).strip().splitlines() or [""])[0]
             entry["error"] = err.get("ename", "Error")
+            if entry["error"] == "CellTimeoutError":
+                first = "the cell ran past the time limit (infinite loop?)"
             entry["message"] = f"{entry['error']}: {first}"[:500] if first else entry["error"]

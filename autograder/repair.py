@@ -1,10 +1,12 @@
 """Read a submitted notebook defensively and repair what nbgrader would choke on.
 
 nbgrader's own sanitising step restores edited locked cells, changed cell types and deleted test
-cells (``OverwriteCells``) and strips the grading metadata of duplicated grade ids
-(``DeduplicateIds``). What is left for us: files that are not notebooks at all, and
+cells (``OverwriteCells``). What is left for us: files that are not notebooks at all,
 nbformat-level problems (duplicate or missing cell ``id``\\ s, nbformat < 4.5) that make
-``nbformat.validate`` reject the whole notebook.
+``nbformat.validate`` reject the whole notebook, and copy-pasted nbgrader cells. nbgrader 0.9.6's
+``DeduplicateIds`` leaves an empty ``nbgrader`` dict on the extra copy, on which
+``OverwriteCells.add_missing_task_cells`` raises ``KeyError: 'grade_id'`` and the whole submission
+fails (the failure mode of nbgrader issue #1083); we remove the metadata key instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,20 @@ import nbformat
 
 class InvalidSubmission(ValueError):
     """The file cannot be graded at all; the message says why, for the student."""
+
+
+def _deduplicate_grade_ids(cells: list, repairs: list[str]) -> None:
+    """Keep nbgrader metadata on the last cell of each grade id (as nbgrader does), drop the rest."""
+    seen: set[str] = set()
+    for cell in reversed(cells):
+        meta = cell.setdefault("metadata", {})
+        grade_id = meta.get("nbgrader", {}).get("grade_id") if isinstance(meta.get("nbgrader"), dict) else None
+        if "nbgrader" in meta and (grade_id is None or grade_id in seen):
+            del meta["nbgrader"]
+            if grade_id is not None:
+                repairs.append(f"cell {grade_id!r} appears more than once; the last copy is graded")
+        elif grade_id is not None:
+            seen.add(grade_id)
 
 
 def load_submission(path: Path) -> tuple[nbformat.NotebookNode, list[str]]:
@@ -48,6 +64,7 @@ def load_submission(path: Path) -> tuple[nbformat.NotebookNode, list[str]]:
             if cell_id is not None:
                 repairs.append(f"duplicated cell id {cell_id!r} replaced")
         seen.add(cell["id"])
+    _deduplicate_grade_ids(data["cells"], repairs)
     data["nbformat"], data["nbformat_minor"] = 4, max(int(data.get("nbformat_minor", 5)), 5)
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)

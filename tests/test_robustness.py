@@ -1,0 +1,155 @@
+"""Hostile and broken submissions, graded in one parallel run next to a correct one.
+
+Each case must get a clear per-student outcome while everyone else is graded normally.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from corpus import ASSIGNMENT, GOOD_ADD, GOOD_MEAN, SOURCE, cell, dumps, source_nb, with_code  # noqa: E402
+
+from autograder.cli import main  # noqa: E402
+from autograder.sandbox import probe  # noqa: E402
+
+CONFIG_LIMITS = """
+c.Autograder.cell_timeout = 8
+c.Autograder.notebook_timeout = 60
+c.Autograder.memory_mb = 2048
+c.Autograder.cpu_seconds = 60
+c.Autograder.output_bytes = 20000
+"""
+
+
+def _cases(gradebook: Path, port: int, outside: Path) -> dict:
+    src = source_nb()
+    dup = copy.deepcopy(src)
+    dup["cells"].insert(3, copy.deepcopy(cell(dup, "add")))  # copy-pasted cell: same id, same grade_id
+    deleted = copy.deepcopy(src)
+    deleted["cells"] = [c for c in deleted["cells"]
+                        if c["metadata"]["nbgrader"].get("grade_id") != "test_mean"]
+    edited = with_code(add="def add(a, b):\n    return 0", mean="def mean_of(x):\n    return 0")
+    cell(edited, "test_add")["source"] = "pass  # tests removed"
+    cell(edited, "test_mean")["source"] = "pass"
+    retyped = copy.deepcopy(src)
+    cell(retyped, "test_add")["cell_type"] = "markdown"
+    cell(retyped, "test_add").pop("outputs", None)
+    cell(retyped, "test_add").pop("execution_count", None)
+    return {
+        "ok": (dumps(src), 5.0, "graded"),
+        "duplicates": (dumps(dup), 5.0, "graded"),
+        "deletedtest": (dumps(deleted), 5.0, "graded"),
+        "editedtests": (dumps(edited), 0.0, "graded"),
+        "celltype": (dumps(retyped), 5.0, "graded"),
+        "badjson": ('{"cells": [', 0.0, "invalid"),
+        "empty": ("", 0.0, "invalid"),
+        "loop": (dumps(with_code(add="def add(a, b):\n    while True:\n        pass")), 3.0, "graded"),
+        "membomb": (dumps(with_code(mean="x = bytearray(8 * 1024**3)\n" + GOOD_MEAN)), 2.0, "graded"),
+        "sysexit": (dumps(with_code(add="import sys\nsys.exit(3)\n" + GOOD_ADD)), 3.0, "graded"),
+        "osexit": (dumps(with_code(mean="import os\nos._exit(1)\n" + GOOD_MEAN)), 2.0, "graded"),
+        "bigoutput": (dumps(with_code(add=GOOD_ADD + "\nfor _ in range(200):\n    print('x' * 100_000)")),
+                      5.0, "graded"),
+        # succeeds (and keeps full marks) only if it could NOT see or touch outside files
+        "snoop": (dumps(with_code(mean=(
+            "import os\n"
+            f"assert not os.path.exists({str(gradebook)!r}), 'gradebook visible'\n"
+            "try:\n"
+            f"    open({str(outside)!r}, 'w').write('pwned')\n"
+            "except OSError:\n    pass\n" + GOOD_MEAN))), 5.0, "graded"),
+        "network": (dumps(with_code(add=(
+            "import socket\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+            "    reached = True\n"
+            "except OSError:\n    reached = False\n"
+            "assert not reached, 'network reachable'\n" + GOOD_ADD))), 5.0, "graded"),
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    course, release = tmp / "course", tmp / "release"
+    common = ["--course", str(course), "--source", str(SOURCE), "--release", str(release)]
+    assert main([*common, "release"]) == 0
+    with (course / "nbgrader_config.py").open("a") as fh:
+        fh.write(CONFIG_LIMITS)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    connections = []
+
+    def accept():
+        while listener.fileno() != -1:
+            try:
+                connections.append(listener.accept())
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    outside = Path("/tmp") / f"autograder-outside-{tmp.name}"
+    cases = _cases(course / "gradebook.db", listener.getsockname()[1], outside)
+    lms = tmp / "lms"
+    lms.mkdir()
+    for student, (text, _, _) in cases.items():
+        (lms / f"{student}_submission.ipynb").write_text(text)
+    (lms / "Untitled.ipynb").write_text(dumps(source_nb()))  # no student id: reported, not graded
+    assert main([*common, "collect", ASSIGNMENT, str(lms)]) == 0
+    (course / "submitted" / "nofile" / ASSIGNMENT).mkdir(parents=True)  # folder without notebook
+    assert main([*common, "grade", ASSIGNMENT, "--jobs", "2"]) == 0
+    listener.close()
+    rep = json.loads((course / "reports" / f"{ASSIGNMENT}.json").read_text())
+    return rep, cases, connections, outside, course
+
+
+def test_every_case_has_its_outcome(hostile):
+    rep, cases, *_ = hostile
+    isolated = probe()
+    for student, (_, score, status) in cases.items():
+        if student == "network" and not isolated.network_namespace:
+            continue  # reported by `grade` as "network: NOT blocked"
+        if student == "snoop" and not isolated.mount_namespace:
+            continue
+        assert (rep[student]["status"], rep[student]["score"]) == (status, score), (student, rep[student])
+    assert rep["nofile"]["status"] == "missing" and rep["nofile"]["reason"] == "no notebook was submitted"
+
+
+def test_reasons_name_the_problem(hostile):
+    rep, *_ = hostile
+    assert "not valid notebook JSON" in rep["badjson"]["reason"]
+    assert "empty" in rep["empty"]["reason"]
+    assert rep["loop"]["cells"]["test_add"]["error"] == "CellTimeoutError"
+    assert "MemoryError" in rep["membomb"]["cells"]["test_mean"]["message"] or \
+        rep["membomb"]["cells"]["test_mean"]["error"] == "NameError"
+    assert "kernel died" in rep["osexit"]["reason"]
+    assert any("missing" in n for n in rep["deletedtest"]["notes"]) or rep["deletedtest"]["score"] == 5.0
+    assert any("cell_type" in n for n in rep["celltype"]["notes"])
+
+
+def test_huge_output_is_truncated(hostile):
+    rep, *_ = hostile
+    nb = Path(rep["bigoutput"]["autograded"])
+    assert nb.stat().st_size < 200_000
+    assert "output truncated by the autograder" in nb.read_text()
+
+
+@pytest.mark.skipif(not probe().network_namespace, reason="no network namespaces for this user")
+def test_no_network(hostile):
+    _, _, connections, *_ = hostile
+    assert connections == []
+
+
+@pytest.mark.skipif(not probe().mount_namespace, reason="no mount namespaces for this user")
+def test_no_writes_outside(hostile):
+    *_, outside, course = hostile
+    assert not outside.exists()
+    assert not (course / "pwned").exists()
