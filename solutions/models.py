@@ -1,0 +1,217 @@
+"""Keras models of Part III (chapters 9-12) and the receptive-field calculator of chapter 11.
+
+Importing this module imports Keras; ``import solutions`` never does (see ``solutions/__init__.py``).
+All models take uint8-range pixels (0..255) and rescale them inside the network, so the same model
+works on raw ``load_mnist``/``load_cifar10`` arrays and on images a reader draws.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import keras
+from keras import layers
+
+MNIST_SHAPE = (28, 28, 1)
+CIFAR10_SHAPE = (32, 32, 3)
+N_CLASSES = 10
+
+
+def mnist_convnet(dropout: float = 0.5, hidden: int = 128) -> keras.Sequential:
+    """The chapter-9 convnet: two 3x3 conv + max-pool blocks, then a dense classifier with dropout.
+
+    Input (N, 28, 28, 1) pixels in 0..255; output (N, 10) class probabilities. The conv part is the
+    Keras MNIST example's; a ``hidden``-unit dense layer is added before the softmax.
+    """
+    return keras.Sequential([
+        keras.Input(shape=MNIST_SHAPE),
+        layers.Rescaling(1 / 255, name="rescale"),
+        layers.Conv2D(32, 3, activation="relu", name="conv1"),
+        layers.MaxPooling2D(2, name="pool1"),
+        layers.Conv2D(64, 3, activation="relu", name="conv2"),
+        layers.MaxPooling2D(2, name="pool2"),
+        layers.Flatten(name="flatten"),
+        layers.Dropout(dropout, name="dropout1"),
+        layers.Dense(hidden, activation="relu", name="hidden"),
+        layers.Dropout(dropout, name="dropout2"),
+        layers.Dense(N_CLASSES, activation="softmax", name="softmax"),
+    ], name="mnist_convnet")
+
+
+@dataclass(frozen=True)
+class CifarRecipe:
+    """One step of chapter 10's ladder: which ingredients the CIFAR-10 model and its training use.
+
+    ``arch``: ``"small"`` (three conv layers, the TensorFlow tutorial's size) or ``"vgg"`` (three blocks
+    of two conv layers, ``widths`` filters). ``dropout``: rate before the classifier and after each
+    block (0 turns it off). ``augment``: random flips and shifts while training. ``batchnorm``: batch
+    normalisation after every convolution. ``weight_decay``: AdamW's decoupled decay (0 = plain Adam).
+    ``schedule``: ``"constant"`` learning rate or ``"cosine"`` (linear warm-up, then cosine decay).
+    """
+
+    arch: str = "small"
+    widths: tuple[int, int, int] = (16, 32, 64)
+    dropout: float = 0.0
+    augment: bool = False
+    batchnorm: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    learning_rate: float = 1e-3
+
+    def __post_init__(self):
+        if self.arch not in {"small", "vgg"}:
+            raise ValueError(f"arch must be 'small' or 'vgg', got {self.arch!r}")
+        if self.schedule not in {"constant", "cosine"}:
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.weight_decay < 0 or self.learning_rate <= 0:
+            raise ValueError("weight_decay must be >= 0 and learning_rate > 0")
+
+
+# Chapter 10's ladder: each step adds one ingredient to the one before; the last one is the final model.
+CIFAR_STEPS: dict[str, CifarRecipe] = {}
+_recipe = CifarRecipe()
+for _name, _change in [
+    ("baseline", {}),
+    ("+ dropout", {"dropout": 0.25}),
+    ("+ augmentation", {"augment": True}),
+    ("+ batch norm", {"batchnorm": True}),
+    ("+ weight decay", {"weight_decay": 0.05}),
+    ("+ capacity", {"arch": "vgg"}),
+    ("+ LR schedule", {"schedule": "cosine", "learning_rate": 2e-3}),
+]:
+    _recipe = replace(_recipe, **_change)
+    CIFAR_STEPS[_name] = _recipe
+CIFAR_FINAL = _recipe
+
+
+def augmentation(seed: int | None = None) -> keras.Sequential:
+    """Random horizontal flips and shifts of up to 4 pixels (12.5 %); active only in training."""
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed),
+    ], name="augment")
+
+
+def _conv(x, filters: int, recipe: CifarRecipe, name: str):
+    # With batch norm the conv bias is redundant (BN's beta shifts the same way), so it is dropped.
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=not recipe.batchnorm, name=name)(x)
+    if recipe.batchnorm:
+        # momentum 0.9 (not Keras' 0.99) so the running statistics settle within short runs.
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def cifar10_convnet(recipe: CifarRecipe = CIFAR_FINAL, seed: int | None = None) -> keras.Model:
+    """The CIFAR-10 model a :class:`CifarRecipe` describes.
+
+    Input (N, 32, 32, 3) pixels in 0..255 (any spatial size for ``arch="vgg"``, which ends in global
+    average pooling); output (N, 10) class probabilities. The convolutional part ends in the layer
+    named ``features``, where chapter 12 cuts the model.
+    """
+    spatial = (None, None) if recipe.arch == "vgg" else CIFAR10_SHAPE[:2]
+    inputs = keras.Input(shape=(*spatial, 3), name="image")
+    x = augmentation(seed)(inputs) if recipe.augment else inputs
+    x = layers.Rescaling(1 / 255, name="rescale")(x)
+    if recipe.arch == "small":
+        for i, filters in enumerate((32, 64, 64), start=1):
+            x = _conv(x, filters, recipe, f"block{i}_conv")
+            if i < 3:
+                x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+                if recipe.dropout:
+                    x = layers.Dropout(recipe.dropout, name=f"block{i}_dropout")(x)
+        x = layers.Flatten(name="features")(x)
+        x = layers.Dense(64, activation="relu", name="hidden")(x)
+    else:
+        for i, filters in enumerate(recipe.widths, start=1):
+            x = _conv(x, filters, recipe, f"block{i}_conv1")
+            x = _conv(x, filters, recipe, f"block{i}_conv2")
+            x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+            if recipe.dropout:
+                x = layers.Dropout(recipe.dropout, name=f"block{i}_dropout")(x)
+        x = layers.GlobalAveragePooling2D(name="features")(x)
+    if recipe.dropout:
+        x = layers.Dropout(recipe.dropout, name="head_dropout")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="softmax")(x)
+    return keras.Model(inputs, outputs, name=f"cifar10_{recipe.arch}")
+
+
+def optimizer(recipe: CifarRecipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
+    """Adam (or AdamW when ``recipe.weight_decay`` > 0) with the recipe's learning-rate schedule."""
+    if steps_per_epoch < 1 or epochs < 1:
+        raise ValueError(f"steps_per_epoch and epochs must be >= 1, got {steps_per_epoch}, {epochs}")
+    lr = recipe.learning_rate
+    if recipe.schedule == "cosine":
+        total = steps_per_epoch * epochs
+        warmup = max(1, min(steps_per_epoch, total // 5))  # one epoch of warm-up, less in short runs
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=lr / 10, decay_steps=total - warmup, alpha=0.0,
+            warmup_target=lr, warmup_steps=warmup)
+    if recipe.weight_decay:
+        opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
+        # Decay the weights that set a filter's shape, not biases or batch-norm scales and shifts.
+        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        return opt
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def transfer_model(base: keras.Model, n_classes: int, trainable_base: bool = False,
+                   dropout: float = 0.25) -> keras.Model:
+    """A new classifier head on the ``features`` layer of a chapter-10 model (chapter 12).
+
+    ``base`` is a trained CIFAR-10 model from :func:`cifar10_convnet`; the layers up to ``features``
+    are reused (frozen unless ``trainable_base``) and a fresh dropout + ``n_classes`` softmax is added.
+    """
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    try:
+        features = base.get_layer("features").output
+    except ValueError as exc:
+        raise ValueError("base must be a cifar10_convnet model with a 'features' layer") from exc
+    extractor = keras.Model(base.inputs, features, name="conv_base")
+    extractor.trainable = trainable_base
+    inputs = keras.Input(shape=base.input_shape[1:], name="image")
+    # training=False keeps batch norm in inference mode even while fine-tuning the base.
+    x = extractor(inputs, training=False)
+    if dropout:
+        x = layers.Dropout(dropout, name="new_dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="new_softmax")(x)
+    return keras.Model(inputs, outputs, name="transfer")
+
+
+def layer_geometry(model: keras.Model) -> list[tuple[str, int, int]]:
+    """(name, kernel size, stride) of every layer that changes the spatial grid, input to output.
+
+    Square kernels and strides are assumed (as in this course); dense and global-pooling layers end
+    the list because they see the whole image.
+    """
+    geometry = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # nested Sequential, e.g. augmentation
+            continue
+        if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D)):
+            size = layer.kernel_size if isinstance(layer, layers.Conv2D) else layer.pool_size
+            geometry.append((layer.name, int(size[0]), int(layer.strides[0])))
+        elif isinstance(layer, (layers.Flatten, layers.Dense, layers.GlobalAveragePooling2D,
+                                layers.GlobalMaxPooling2D)):
+            break
+    return geometry
+
+
+def receptive_field(kernels_strides: Sequence[tuple[int, int]]) -> list[int]:
+    """Receptive field (in input pixels, per side) after each layer of a stack.
+
+    ``kernels_strides``: (kernel size k, stride s) per layer, input first. With ``jump`` the distance
+    in input pixels between neighbouring outputs of the layer before, each layer grows the field by
+    ``(k - 1) * jump`` and multiplies the jump by ``s``: r_l = r_{l-1} + (k_l - 1) j_{l-1}, j_l = j_{l-1} s_l.
+    Returns one size per layer. Padding does not change the size, only where the field sits.
+    """
+    sizes, field, jump = [], 1, 1
+    for k, s in kernels_strides:
+        if not (isinstance(k, int) and isinstance(s, int)) or k < 1 or s < 1:
+            raise ValueError(f"kernel size and stride must be positive integers, got ({k!r}, {s!r})")
+        field += (k - 1) * jump
+        jump *= s
+        sizes.append(field)
+    return sizes

@@ -1,0 +1,225 @@
+"""Training of Part III's models: ``python -m solutions.train {mnist,cifar10} [--quick]``.
+
+A run sets every seed, shows Keras' progress bar, evaluates on the test set and writes a JSON record
+(test accuracy, epochs, wall time, parameter count, versions, CPU/GPU, machine load, data source,
+per-epoch history). Full runs write ``book/results/<name>.json``, the record the book cites; quick runs
+(``--quick`` or ``CNN_COURSE_QUICK=1``) write under :func:`solutions.cache_dir` so they never replace it.
+
+Full runs have a time budget: a few timed batches estimate the seconds per epoch on this machine and
+the run takes as many epochs as fit (capped), so the learning-rate schedule always runs to its end.
+Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .config import cache_dir, data_dir, quick_mode
+from .datasets import load_cifar10, load_mnist
+from .models import CIFAR_FINAL, CifarRecipe, cifar10_convnet, mnist_convnet, optimizer
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "book" / "results"
+SEED = 0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How one chapter's final model is trained in full or quick mode."""
+
+    n_train: int | None      # None: the whole training set (10 % of it held out for validation)
+    n_test: int | None
+    max_epochs: int
+    budget_s: float | None   # seconds of training; None: always ``max_epochs``
+    batch_size: int = 128
+
+
+CONFIGS = {
+    "mnist": {"full": RunConfig(None, None, max_epochs=15, budget_s=270),
+              "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None)},
+    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1620),
+                "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None)},
+}
+
+
+def load_data(name: str, n_train: int | None = None, n_test: int | None = None, seed: int = SEED):
+    """``(x_train, y_train), (x_test, y_test)`` ready for the models: NHWC uint8 images, labels (N,)."""
+    if name == "mnist":
+        (x, y), (xt, yt) = load_mnist(n_train, n_test, seed=seed)
+        return (x[..., None], y), (xt[..., None], yt)
+    if name == "cifar10":
+        (x, y), (xt, yt) = load_cifar10(n_train, n_test, seed=seed)
+        return (x, y[:, 0]), (xt, yt[:, 0])
+    raise ValueError(f"unknown data set {name!r}; expected one of {sorted(CONFIGS)}")
+
+
+def build(name: str, steps_per_epoch: int, epochs: int, recipe: CifarRecipe = CIFAR_FINAL,
+          seed: int = SEED) -> keras.Model:
+    """A compiled model for ``name``: chapter 9's MNIST net or the CIFAR-10 net of ``recipe``."""
+    keras.utils.set_random_seed(seed)
+    if name == "mnist":
+        # The MNIST net uses the final CIFAR recipe's optimiser minus weight decay: Adam, cosine schedule.
+        model = mnist_convnet()
+        opt = optimizer(CifarRecipe(schedule="cosine", learning_rate=2e-3), steps_per_epoch, epochs)
+    elif name == "cifar10":
+        model = cifar10_convnet(recipe, seed=seed)
+        opt = optimizer(recipe, steps_per_epoch, epochs)
+    else:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(CONFIGS)}")
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def seconds_per_epoch(name: str, x: np.ndarray, y: np.ndarray, batch_size: int,
+                      recipe: CifarRecipe = CIFAR_FINAL, n_batches: int = 12) -> float:
+    """Estimate one epoch's training time on this machine from ``n_batches`` timed batches.
+
+    A throw-away copy of the model is used, so the real run starts from fresh weights; the first
+    batches (graph tracing) are not timed.
+    """
+    warm = 3
+    n = min(len(x), (n_batches + warm) * batch_size)
+    probe = build(name, max(1, n // batch_size), 1, recipe)
+    data = tf.data.Dataset.from_tensor_slices((x[:n], y[:n])).batch(batch_size)
+    batches = list(data)
+    for xb, yb in batches[:warm]:
+        probe.train_on_batch(xb, yb)
+    start = time.perf_counter()
+    for xb, yb in batches[warm:]:
+        probe.train_on_batch(xb, yb)
+    per_batch = (time.perf_counter() - start) / max(1, len(batches) - warm)
+    return per_batch * int(np.ceil(len(x) / batch_size))
+
+
+def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int = 128,
+        validation_split: float = 0.1, verbose: int | str = "auto"):
+    """Train with the last ``validation_split`` of the data held out; returns (history dict, seconds)."""
+    start = time.perf_counter()
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs,
+                        validation_split=validation_split, verbose=verbose)
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
+
+
+def environment() -> dict:
+    """Versions, hardware and current load: what a reader needs to compare timings."""
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+            "numpy": np.__version__, "cpu": cpu, "cpu_count": os.cpu_count(),
+            "gpus": gpus, "device": "GPU" if gpus else "CPU",
+            "loadavg_1_5_15": [round(v, 2) for v in os.getloadavg()]}
+
+
+def data_source(name: str) -> str:
+    """Where the arrays came from, as the record should state it."""
+    directory = data_dir()
+    if directory and (directory / f"{name}.npz").exists():
+        note = (" (course copy: 53,898 of 60,000 images decoded from JPEG, not bit-identical to Keras')"
+                if name == "cifar10" else " (course copy, bit-identical to the official MNIST)")
+        return f"{directory / f'{name}.npz'}{note}"
+    return f"keras.datasets.{name}"
+
+
+def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed: int = SEED):
+    """Train ``name``'s final model as configured; return ``(model, record)``.
+
+    ``record`` holds everything the JSON file does. ``quick`` defaults to :func:`quick_mode`.
+    """
+    quick = quick_mode() if quick is None else quick
+    if name not in CONFIGS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(CONFIGS)}")
+    cfg = CONFIGS[name]["quick" if quick else "full"]
+    (x, y), (x_test, y_test) = load_data(name, cfg.n_train, cfg.n_test, seed=seed)
+    n_fit = len(x) - int(0.1 * len(x))
+    steps = int(np.ceil(n_fit / cfg.batch_size))
+    epochs, estimate = cfg.max_epochs, None
+    if cfg.budget_s is not None:
+        estimate = seconds_per_epoch(name, x[:n_fit], y[:n_fit], cfg.batch_size)
+        epochs = int(np.clip(cfg.budget_s // estimate, 1, cfg.max_epochs))
+        print(f"about {estimate:.0f} s per epoch here: {epochs} epochs fit in {cfg.budget_s:.0f} s")
+    env_before = environment()
+    model = build(name, steps, epochs, seed=seed)
+    history, seconds = fit(model, x, y, epochs, cfg.batch_size, verbose=verbose)
+    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    record = {
+        "name": name, "mode": "quick" if quick else "full", "seed": seed,
+        "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+        "epochs": epochs, "batch_size": cfg.batch_size, "budget_s": cfg.budget_s,
+        "estimated_s_per_epoch": estimate, "train_seconds": seconds,
+        "params": int(model.count_params()),
+        "n_train": n_fit, "n_validation": len(x) - n_fit, "n_test": len(x_test),
+        "data_source": data_source(name),
+        "recipe": asdict(CIFAR_FINAL) if name == "cifar10" else None,
+        "environment": env_before,
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "history": history,
+    }
+    return model, record
+
+
+def _cached_paths(name: str, quick: bool) -> tuple[Path, Path]:
+    stem = cache_dir() / f"{name}-{'quick' if quick else 'full'}"
+    return stem.with_suffix(".keras"), stem.with_suffix(".json")
+
+
+def load_or_train(name: str, quick: bool | None = None, verbose: int | str = 2):
+    """The trained final model of ``name`` and its record, from the cache or trained now (then cached).
+
+    Quick and full models are cached under different names, so quick weights never stand in for full ones.
+    """
+    quick = quick_mode() if quick is None else quick
+    model_path, record_path = _cached_paths(name, quick)
+    if model_path.exists() and record_path.exists():
+        return keras.models.load_model(model_path), json.loads(record_path.read_text())
+    model, record = run(name, quick=quick, verbose=verbose)
+    model.save(model_path)
+    record_path.write_text(json.dumps(record, indent=1))
+    return model, record
+
+
+def results_path(name: str, quick: bool) -> Path:
+    """Full runs: ``book/results/<name>.json``; quick runs: ``<cache>/results/<name>-quick.json``."""
+    if quick:
+        out = cache_dir() / "results"
+        out.mkdir(exist_ok=True)
+        return out / f"{name}-quick.json"
+    return RESULTS_DIR / f"{name}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solutions.train", description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(CONFIGS), help="which chapter's final model to train")
+    parser.add_argument("--quick", action="store_true", help="small subsets and few epochs (as CI)")
+    parser.add_argument("--out", type=Path, help="where to write the JSON record (default: see above)")
+    args = parser.parse_args(argv)
+    quick = args.quick or quick_mode()
+    model, record = run(args.name, quick=quick, verbose=1)
+    # Also refresh the cache chapters 11-12 read, so they reuse this run instead of training again.
+    model_path, record_path = _cached_paths(args.name, quick)
+    model.save(model_path)
+    record_path.write_text(json.dumps(record, indent=1))
+    out = args.out or results_path(args.name, quick)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs "
+          f"({record['train_seconds']:.0f} s, {record['params']:,} parameters); wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
