@@ -207,3 +207,54 @@ def animate_sliding_window(image, feature_map, kernel_size: int, stride: int = 1
     anim = animation.FuncAnimation(fig, draw, frames=len(positions), interval=interval, blit=False)
     plt.close(fig)  # the animation is shown through its HTML, not as a static figure
     return anim
+
+
+def plot_history(history: dict, metrics: Sequence[str] = ("loss", "accuracy"), title: str | None = None):
+    """Training curves: one panel per metric, training vs validation, per epoch.
+
+    ``history``: Keras' ``History.history`` dict (``{"loss": [...], "val_loss": [...], ...}``).
+    Returns the Figure.
+    """
+    missing = [m for m in metrics if m not in history]
+    if missing:
+        raise ValueError(f"history has no {missing}; it has {sorted(history)}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], "o-", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "s--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix, class_names: Sequence[str], ax=None):
+    """Draw a confusion matrix (rows: true class, columns: predicted class) with counts written in.
+
+    The diagonal dominates a good classifier, so colours use a log scale to keep the mistakes visible.
+    Returns the Axes.
+    """
+    matrix = np.asarray(matrix)
+    n = len(class_names)
+    if matrix.shape != (n, n):
+        raise ValueError(f"matrix must be ({n}, {n}) for {n} class names, got {matrix.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.55 * n + 1.5, 0.55 * n + 1))
+    from matplotlib.colors import LogNorm
+
+    ax.imshow(matrix + 1, cmap="Blues", norm=LogNorm(vmin=1, vmax=matrix.max() + 1))
+    threshold = np.sqrt(matrix.max() + 1)
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                color="white" if v + 1 > threshold else "black")
+    ax.set_xticks(range(n), class_names, rotation=90 if max(map(len, class_names)) > 2 else 0)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    return ax
