@@ -38,6 +38,37 @@ def conv2d_loops(x, w, b=None, stride=1, padding="valid"):
     return out
 
 
+def conv2d_backward_loops(dout, x, w, stride=1, padding="valid"):
+    """Loop version of :func:`solutions.conv2d_backward` -> (dx, dw, db), shapes of x, w and (Cout,).
+
+    Each output element ``out[n, i, j, o]`` was ``sum(patch * w[..., o]) + b[o]``, so its upstream
+    gradient ``g = dout[n, i, j, o]`` flows back as ``g * w[..., o]`` into the patch, ``g * patch`` into
+    the filter, and ``g`` into the bias.
+    """
+    dout, x, w = as_float_arrays(dout, x, w, names=("dout", "x", "w"))
+    _check_conv_args(x, w)
+    kh, kw, cin, cout = w.shape
+    (sh, sw), pads, (oh, ow) = _geometry(x.shape, kh, kw, stride, padding)
+    if dout.shape != (x.shape[0], oh, ow, cout):
+        raise ValueError(f"dout must have the output shape {(x.shape[0], oh, ow, cout)}, got {dout.shape}")
+    xp = _padded(x, pads)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = np.zeros(cout, dtype=w.dtype)
+    for n in range(x.shape[0]):
+        for i in range(oh):
+            for j in range(ow):
+                top, left = i * sh, j * sw
+                patch = xp[n, top : top + kh, left : left + kw, :]
+                for o in range(cout):
+                    g = dout[n, i, j, o]
+                    dxp[n, top : top + kh, left : left + kw, :] += g * w[:, :, :, o]
+                    dw[:, :, :, o] += g * patch
+                    db[o] += g
+    (top, _), (left, _) = pads
+    return dxp[:, top : top + x.shape[1], left : left + x.shape[2], :], dw, db
+
+
 def _pool_loops(x, pool_size, stride, padding, reduce):
     x, (ph, pw), (sh, sw), pads, (oh, ow) = _pool_setup(x, pool_size, stride, padding)
     # NaN marks padding so that each window can keep only its real cells.

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import solutions as S
-from solutions.loops import avg_pool2d_loops, conv2d_loops, max_pool2d_loops
+from solutions.loops import avg_pool2d_loops, conv2d_backward_loops, conv2d_loops, max_pool2d_loops
 
 STRIDE = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)))
 
@@ -26,7 +26,18 @@ def test_conv2d_loops_equals_conv2d(n, h, w, cin, cout, kh, kw, stride, padding,
     rng = np.random.default_rng(seed)
     x, wt = rng.standard_normal((n, h, w, cin)), rng.standard_normal((kh, kw, cin, cout))
     b = rng.standard_normal(cout) if bias else None
-    np.testing.assert_allclose(conv2d_loops(x, wt, b, stride, padding), S.conv2d(x, wt, b, stride, padding), rtol=1e-12, atol=1e-12)
+    out = S.conv2d(x, wt, b, stride, padding)
+    np.testing.assert_allclose(conv2d_loops(x, wt, b, stride, padding), out, rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    for loop, fast in zip(conv2d_backward_loops(dout, x, wt, stride, padding), S.conv2d_backward(dout, x, wt, stride, padding)):
+        np.testing.assert_allclose(loop, fast, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_backward_loops_validation():
+    with pytest.raises(ValueError, match=r"dout must have the output shape \(1, 3, 3, 1\)"):
+        conv2d_backward_loops(np.zeros((1, 2, 2, 1)), np.zeros((1, 4, 4, 1)), np.zeros((2, 2, 1, 1)))
+    with pytest.raises(ValueError, match="channel mismatch"):
+        conv2d_backward_loops(np.zeros((1, 3, 3, 1)), np.zeros((1, 4, 4, 2)), np.zeros((2, 2, 1, 1)))
 
 
 def test_loops_keep_float32():
