@@ -1,0 +1,48 @@
+"""Student `check` command and `collect` reporting (no grading run needed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from corpus import ASSIGNMENT, SOURCE, dumps, with_code  # noqa: E402
+
+from autograder.cli import main  # noqa: E402
+
+
+def test_check_reports_pass_and_fail_with_messages(tmp_path, capsys):
+    nb = tmp_path / "mine.ipynb"
+    nb.write_text(dumps(with_code(mean="def mean_of(x):\n    return 0.0")))
+    assert main(["check", str(nb)]) == 1
+    out = capsys.readouterr().out
+    assert "[PASS] test_add (2 pt)" in out
+    assert "[FAIL] test_mean (3 pt): AssertionError: mean_of([1, 2, 3]) should be 2.0" in out
+    assert "1/2 visible test cells pass" in out
+
+
+def test_check_rejects_broken_notebook(tmp_path, capsys):
+    nb = tmp_path / "broken.ipynb"
+    nb.write_text("{not json")
+    assert main(["check", str(nb)]) == 2
+    assert "not valid notebook JSON" in capsys.readouterr().out
+
+
+def test_collect_reports_unmatched_and_duplicate_files(tmp_path, capsys):
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    good = dumps(with_code())
+    (lms / "ann_1_attempt1.ipynb").write_text(good)
+    (lms / "ann_2_attempt2.ipynb").write_text(good)
+    (lms / "notes.txt").write_text("x")
+    (lms / "_nostudent.ipynb").write_text(good)
+    course = tmp_path / "course"
+    common = ["--course", str(course), "--source", str(SOURCE), "--release", str(tmp_path / "r")]
+    assert main([*common, "collect", ASSIGNMENT, str(lms)]) == 0
+    out = capsys.readouterr().out
+    assert "collected 1 submissions" in out
+    assert "NOT MATCHED (no student id in the name): notes.txt" in out
+    assert "NOT MATCHED (no student id in the name): _nostudent.ipynb" in out
+    assert "ann_1_attempt1.ipynb: replaced by later file ann_2_attempt2.ipynb" in out
+    assert (course / "submitted" / "ann" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == good
+    assert main([*common, "collect", ASSIGNMENT, str(lms), "--pattern", "(.*).ipynb"]) == 2
