@@ -234,6 +234,28 @@ def plot_history(history: dict, metrics: Sequence[str] = ("loss", "accuracy"), t
     return fig
 
 
+def plot_curves(curves: dict, ylabel: str, ax=None, styles: dict | None = None):
+    """Several per-epoch curves on one Axes (epochs numbered from 1): ``{label: values}``.
+
+    ``styles`` optionally maps a label to matplotlib keyword arguments (colour, line style...).
+    Handy for comparing models, e.g. training vs test accuracy of two networks. Returns the Axes.
+    """
+    if not curves:
+        raise ValueError("curves is empty: give at least one {label: values} entry")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1:
+            raise ValueError(f"curve {label!r} must be 1-D (one value per epoch), got shape {values.shape}")
+        ax.plot(np.arange(1, len(values) + 1), values, label=label, **(styles or {}).get(label, {}))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
 def plot_confusion_matrix(matrix, class_names: Sequence[str], ax=None):
     """Draw a confusion matrix (rows: true class, columns: predicted class) with counts written in.
 
