@@ -68,7 +68,7 @@ class TamperError(AssertionError):
 
 def _namespaces():
     """Modules whose names the checks depend on (looked up lazily so the list stays complete)."""
-    mods = [np, np.lib, np.lib.stride_tricks, np.linalg, np.random, np.testing, math, builtins]
+    mods = [np, np.lib, np.lib.stride_tricks, np.linalg, np.random, np.testing, math]
     for name in ("numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core.multiarray",
                  "numpy._core.umath", "numpy.lib._stride_tricks_impl", "numpy.testing._private.utils"):
         if name in sys.modules:
@@ -82,9 +82,10 @@ _AUDIT_STATE = {"guard_depth": 0, "events": []}
 _WATCHED_EVENTS = frozenset({"sys.setprofile", "sys.settrace", "sys.addaudithook"})
 
 
-def protect_module(module: types.ModuleType) -> None:
-    """Snapshot ``module``'s namespace and forbid swapping the code of the functions it defines."""
-    _SNAPSHOTS.append((module, dict(vars(module))))
+def protect_module(module: types.ModuleType, names=None) -> None:
+    """Snapshot ``module``'s namespace (or just ``names``) and forbid swapping its functions' code."""
+    namespace = vars(module)
+    _SNAPSHOTS.append((module, dict(namespace) if names is None else {n: namespace[n] for n in names}))
     for value in vars(module).values():
         if _isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
             _PROTECTED_FUNCTIONS.add(id(value))
@@ -119,6 +120,13 @@ def _audit(event, args):
 sys.addaudithook(_audit)
 for _module in _namespaces():
     protect_module(_module)
+# IPython swaps a few builtins (input, display, exit...) around every cell, so only the ones the
+# checks use are watched.
+protect_module(builtins, ("abs", "isinstance", "len", "float", "int", "bool", "tuple", "type", "zip",
+                          "range", "sum", "max", "min", "round", "callable", "getattr", "hasattr", "id",
+                          "sorted", "set", "dict", "list", "str", "repr", "any", "all", "enumerate",
+                          "map", "iter", "next", "super", "object", "__import__", "AssertionError",
+                          "Exception", "ValueError", "TypeError"))
 protect_module(sys.modules[__name__])
 
 

@@ -274,6 +274,15 @@ def static_findings(func, policy: Policy) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Runtime guard
 # ---------------------------------------------------------------------------------------------
+_TRUSTED_CODES: set = set()
+
+
+def trust(func):
+    """Let the guard enter ``func`` (a callback the checks themselves hand to the student's code)."""
+    _TRUSTED_CODES.add(func.__code__)
+    return func
+
+
 class _ShortcutUsed(BaseException):
     """Raised inside the student's call to stop it as soon as a forbidden routine is entered."""
 
@@ -300,6 +309,8 @@ def call_guarded(func, args=(), kwargs=None, policy: Policy = NUMPY_ONLY):
     def hook(frame, event, arg):
         if event == "call":
             code = frame.f_code
+            if code in _TRUSTED_CODES:
+                return
             if code in forbidden_codes:
                 report.shortcuts.append(f"called {forbidden_codes[code]}")
                 raise _ShortcutUsed
@@ -336,9 +347,9 @@ def call_guarded(func, args=(), kwargs=None, policy: Policy = NUMPY_ONLY):
         state["guard_depth"] -= 1
         sys.setprofile(None)
         threading.setprofile(old_thread_profile)
-    # When the hook aborts the call Python removes it, so a missing hook only counts as tampering
-    # when no shortcut was recorded.
-    if (not still_ours and not report.shortcuts) or state["events"]:
+    # When the hook aborts the call, CPython removes it (raising the same audit event), so a missing
+    # hook only counts as tampering when no shortcut was recorded.
+    if not report.shortcuts and (not still_ours or state["events"]):
         report.tampering.append("the function switched off or replaced the autograder's call monitor "
                                 f"({', '.join(state['events']) or 'sys.setprofile'})")
     if report.shortcuts:
