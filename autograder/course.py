@@ -51,6 +51,9 @@ c.Autograder.notebook_timeout = {notebook_timeout}
 c.Autograder.memory_mb = {memory_mb}
 c.Autograder.cpu_seconds = {cpu_seconds}
 c.Autograder.output_bytes = {output_bytes}
+# Notebooks that rebind library functions or the checks (autograder.shortcuts): "flag" keeps the
+# score and flags the submission for review in the gradebook; "zero" gives 0 points.
+c.Autograder.on_tampering = "flag"
 # Keras assignments import TensorFlow, which needs a larger address space and more time.
 c.Autograder.overrides = {{
     "09-keras-mnist": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
@@ -117,6 +120,14 @@ class Course:
         """Assignment ids in the source directory, sorted."""
         return sorted(p.name for p in self.source_dir.iterdir()
                       if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+    @property
+    def on_tampering(self) -> str:
+        """What `grade` does with a notebook the tampering scan flags: "flag" or "zero"."""
+        value = self.config.get("Autograder", {}).get("on_tampering", "flag")
+        if value not in {"flag", "zero"}:
+            raise ValueError(f"c.Autograder.on_tampering must be 'flag' or 'zero', not {value!r}")
+        return value
 
     def limits(self, assignment: str) -> Limits:
         """Sandbox limits for ``assignment`` from the config (with per-assignment overrides)."""

@@ -36,6 +36,7 @@ class Job:
     source_files: str  # directory with the assignment's non-notebook source files
     workdir: str  # empty private directory for this submission
     limits: Limits
+    on_tampering: str = "flag"  # "flag": keep the score, mark for review; "zero": 0 points
 
 
 class SandboxedExecute(Execute):
@@ -156,6 +157,9 @@ def grade_one(job: Job) -> dict:
         result["seconds"] = round(time.monotonic() - start, 2)
         return result
     result["notes"].extend(repairs)
+    from .shortcuts import scan_notebook_for_tampering
+
+    tampering = scan_notebook_for_tampering(nb)
 
     try:
         work = Path(job.workdir)
@@ -208,6 +212,16 @@ def grade_one(job: Job) -> dict:
                     if c.get("error") in {"KernelDied", "NotRun", "CellTimeoutError"}]
             if dead:
                 result["reason"] = dead[0]
+        if tampering:
+            result["notes"].extend(tampering)
+            result["flagged"] = True
+            result["reason"] = f"possible tampering ({len(tampering)} finding(s)): {tampering[0]}"[:500]
+            if job.on_tampering == "zero":
+                result["status"] = "zeroed"
+                for entry in result["cells"].values():
+                    entry["auto_score"] = 0.0
+            else:
+                result["status"] = "flagged"
     finally:
         result["seconds"] = round(time.monotonic() - start, 2)
     return result

@@ -113,7 +113,8 @@ def grade(course: Course, assignment: str, jobs: int | None = None,
         queue = deque(
             Job(assignment, s, str(course.submitted(s, assignment) / f"{assignment}.ipynb"),
                 str(template), str(files), str(run_dir / "jobs" / s),
-                dataclasses.replace(limits, hide=(str(course.root), str(run_dir))))
+                dataclasses.replace(limits, hide=(str(course.root), str(run_dir))),
+                course.on_tampering)
             for s in students)
         (run_dir / "jobs").mkdir()
         ctx = multiprocessing.get_context("fork")
@@ -193,6 +194,7 @@ def merge(course: Course, job: Job, result: dict) -> None:
                 elif grade.cell.cell_type == "code" or grade.auto_score is not None:
                     grade.auto_score = 0.0
                     grade.needs_manual_grade = False
+            notebook.flagged = bool(result.get("flagged"))
             if "late_penalty" in result:
                 notebook.late_submission_penalty = result["late_penalty"]
         gb.db.commit()
