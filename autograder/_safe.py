@@ -62,7 +62,11 @@ _type = builtins.type
 _math_isfinite = math.isfinite
 
 
-class TamperError(AssertionError):
+class CheckFailed(AssertionError):
+    """A check failed; the message is written for the student (nbgrader scores the cell 0)."""
+
+
+class TamperError(CheckFailed):
     """Raised when the notebook has modified something the autograder depends on."""
 
 
@@ -136,11 +140,11 @@ def as_float_array(value, what: str) -> np.ndarray:
     Raises AssertionError with a plain message when ``value`` is not numeric array-like.
     """
     if value is None:
-        raise AssertionError(f"{what} is None -- did you forget a `return` statement?")
+        raise CheckFailed(f"{what} is None -- did you forget a `return` statement?")
     try:
         arr = _array(value, dtype=_float64, copy=True, subok=False)
     except Exception as exc:
-        raise AssertionError(
+        raise CheckFailed(
             f"{what} could not be read as an array of numbers ({_type(exc).__name__}: {exc}); "
             f"got a {_type(value).__name__}") from None
     if _type(arr) is not _ndarray:  # paranoia: np.array with subok=False always gives ndarray

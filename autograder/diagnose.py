@@ -199,7 +199,7 @@ def _pair(p):
 ZERO_PAD_VARIANTS = [
     Variant(lambda x, pad: np.pad(np.asarray(x), ((0, 0), (_pair(pad)[0], 0), (_pair(pad)[1], 0), (0, 0))),
             ONE_SIDED, shape_only_ok=True),
-    Variant(lambda x, pad: np.pad(np.asarray(x), _pair(pad)[0]),
+    Variant(lambda x, pad: np.pad(np.asarray(x), pad),
             "your function pads every axis, including the batch (N) and channel (C) axes. Pad only "
             "H and W: np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))).", shape_only_ok=True),
     Variant(lambda x, pad: np.pad(np.asarray(x), ((_pair(pad)[0],) * 2, (_pair(pad)[1],) * 2, (0, 0), (0, 0))),
@@ -314,7 +314,7 @@ def _pool_loop(x, pool_size, stride, reduce, ceil_mode=False, fill=None):
 
 
 def _max_over_channels(x, pool_size=2, stride=None, padding="valid"):
-    return _pool_loop(x, pool_size, stride, lambda win: win.max(axis=(1, 2, 3))[:, None])
+    return ref.max_pool2d(x, pool_size, stride).max(axis=3, keepdims=True)
 
 
 MAX_POOL_VARIANTS = [

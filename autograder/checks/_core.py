@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import _safe, shortcuts
+from .._safe import CheckFailed
 from ..diagnose import Variant, match_variant
 
 SEED_ENV = "CNN_AUTOGRADER_SEED"
@@ -79,10 +80,6 @@ class Spec:
     #: part -> what it checks: "shape", "values", "edge_cases", or an output name (e.g. "dx")
     parts: tuple[str, ...] = ("shape", "values", "edge_cases")
     hint: str = ""  # appended to a failure no variant explains
-
-
-class CheckFailed(AssertionError):
-    """A check failed; the message is written for the student."""
 
 
 def _fail(message: str):
@@ -198,7 +195,10 @@ def _run_part(spec: Spec, func, part: str, cases: list[Case]) -> int:
         expected = reference_output(spec, case)
         got, exc = call_student(spec.name, func, case, spec.policy)
         if exc is not None:
-            _fail(f"{label} raised {type(exc).__name__}: {exc}")
+            # A wrong layout or broadcast often crashes on some inputs only; the others may still
+            # reveal which mistake it is.
+            explanation = _diagnose(spec, func, part, results, cases)
+            _fail(f"{label} raised {type(exc).__name__}: {exc}" + (f"\n{explanation}" if explanation else ""))
         results.append((case, got, expected))
         problem = _mismatch(spec, part, got, expected, label)
         if problem:
