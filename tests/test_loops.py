@@ -29,7 +29,8 @@ def test_conv2d_loops_equals_conv2d(n, h, w, cin, cout, kh, kw, stride, padding,
     out = S.conv2d(x, wt, b, stride, padding)
     np.testing.assert_allclose(conv2d_loops(x, wt, b, stride, padding), out, rtol=1e-12, atol=1e-12)
     dout = rng.standard_normal(out.shape)
-    for loop, fast in zip(conv2d_backward_loops(dout, x, wt, stride, padding), S.conv2d_backward(dout, x, wt, stride, padding)):
+    loop_grads = conv2d_backward_loops(dout, x, wt, stride, padding)
+    for loop, fast in zip(loop_grads, S.conv2d_backward(dout, x, wt, stride, padding)):
         np.testing.assert_allclose(loop, fast, rtol=1e-12, atol=1e-12)
 
 
