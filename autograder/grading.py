@@ -21,7 +21,13 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from traitlets.config import Config
 
+# Imported at module level on purpose: the grading pool forks its workers after importing this
+# module, so they start with nbgrader already loaded (seconds of CPU each otherwise).
+from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log
 
 from .repair import InvalidSubmission, load_submission
 from .sandbox import Limits, SandboxKernelManager
@@ -142,10 +148,6 @@ _WARNING = re.compile(r"\[WARNING\] (.*)")
 
 def grade_one(job: Job) -> dict:
     """Grade ``job`` and return a JSON-able result (never raises for a student's fault)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.converters import Autograde
-    from nbgrader.utils import capture_log
-
     start = time.monotonic()
     result = {"student": job.student, "assignment": job.assignment, "status": "graded",
               "reason": "", "notes": [], "cells": {}, "autograded": None}
@@ -177,8 +179,6 @@ def grade_one(job: Job) -> dict:
         SandboxKernelManager.sandbox_dir = str(home)
 
         config = autograde_config(root)
-        from nbgrader.coursedir import CourseDirectory
-
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = job.assignment
         coursedir.student_id = job.student

@@ -66,8 +66,10 @@ def make_template(course: Course, assignment: str, run_dir: Path) -> tuple[Path,
     with course.gradebook() as src:
         try:
             a = src.find_assignment(assignment)
+            if not a.notebooks:  # left behind by a release that failed
+                raise MissingEntry(assignment)
         except MissingEntry:
-            raise GradingError(f"assignment {assignment!r} is not in the gradebook: run "
+            raise GradingError(f"assignment {assignment!r} is not (fully) in the gradebook: run "
                                f"`python -m autograder release {assignment}` first") from None
         with Gradebook(f"sqlite:///{template}", COURSE_ID) as dst:
             dst.update_or_create_assignment(assignment, duedate=a.duedate)
