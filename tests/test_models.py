@@ -1,0 +1,148 @@
+"""Part III models: parameter counts against the chapter-5 formulas, receptive fields against gradients."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from solutions import conv_param_count, dense_param_count  # noqa: E402
+from solutions import models  # noqa: E402
+
+
+def test_mnist_convnet_counts_match_formulas_layer_by_layer():
+    model = models.mnist_convnet()
+    expected = {
+        "conv1": conv_param_count(3, 3, 1, 32),
+        "conv2": conv_param_count(3, 3, 32, 64),
+        "hidden": dense_param_count(5 * 5 * 64, 128),  # 28 -> 26 -> 13 -> 11 -> 5
+        "softmax": dense_param_count(128, 10),
+    }
+    for layer in model.layers:
+        assert layer.count_params() == expected.get(layer.name, 0), layer.name
+    assert model.count_params() == sum(expected.values()) == 225_034
+    assert model.output_shape == (None, 10)
+
+
+def _bn(c):  # gamma, beta (trained) + moving mean, moving variance
+    return 4 * c
+
+
+def test_cifar_small_and_vgg_counts_match_formulas():
+    small = models.cifar10_convnet(models.CIFAR_STEPS["baseline"])
+    # 'same' padding keeps 32 -> 32, pools halve twice: 8 x 8 x 64 features into the dense layer.
+    assert small.count_params() == (conv_param_count(3, 3, 3, 32) + conv_param_count(3, 3, 32, 64)
+                                    + conv_param_count(3, 3, 64, 64) + dense_param_count(8 * 8 * 64, 64)
+                                    + dense_param_count(64, 10))
+    w1, w2, w3 = models.CIFAR_FINAL.widths
+    vgg = models.cifar10_convnet(models.CIFAR_FINAL)
+    convs = [(3, w1), (w1, w1), (w1, w2), (w2, w2), (w2, w3), (w3, w3)]
+    expected = sum(conv_param_count(3, 3, a, b, bias=False) + _bn(b) for a, b in convs)
+    expected += dense_param_count(w3, 10)  # global average pooling: one feature per channel
+    assert vgg.count_params() == expected
+    # Without batch norm the convolutions keep their biases.
+    plain = models.cifar10_convnet(replace(models.CIFAR_FINAL, batchnorm=False))
+    assert plain.count_params() == sum(conv_param_count(3, 3, a, b) for a, b in convs) + \
+        dense_param_count(w3, 10)
+
+
+def test_ladder_adds_one_ingredient_per_step():
+    steps = list(models.CIFAR_STEPS.values())
+    assert steps[-1] == models.CIFAR_FINAL
+    for before, after in zip(steps, steps[1:]):
+        changed = {k for k in before.__dataclass_fields__ if getattr(before, k) != getattr(after, k)}
+        assert 1 <= len(changed) <= 2, changed  # the schedule step also sets its peak learning rate
+    baseline = steps[0]
+    assert (baseline.dropout, baseline.augment, baseline.batchnorm, baseline.weight_decay) == (0, False, False, 0)
+
+
+@pytest.mark.parametrize("bad", [{"arch": "resnet"}, {"schedule": "step"}, {"dropout": 1.0},
+                                 {"weight_decay": -1.0}, {"learning_rate": 0.0}])
+def test_recipe_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        models.CifarRecipe(**bad)
+
+
+def test_vgg_accepts_any_input_size_and_augmentation_is_inactive_at_inference():
+    model = models.cifar10_convnet(models.CIFAR_FINAL, seed=0)
+    for size in (32, 48, 64):
+        x = np.random.default_rng(size).uniform(0, 255, (2, size, size, 3)).astype("float32")
+        p1, p2 = model.predict(x, verbose=0), model.predict(x, verbose=0)
+        assert p1.shape == (2, 10)
+        np.testing.assert_allclose(p1.sum(axis=1), 1, rtol=1e-5)
+        np.testing.assert_array_equal(p1, p2)  # no random flips or shifts outside training
+
+
+def test_optimizer_schedule_warms_up_then_decays():
+    opt = models.optimizer(models.CIFAR_FINAL, steps_per_epoch=10, epochs=5)
+    schedule = opt.learning_rate if callable(opt.learning_rate) else opt._learning_rate
+    lrs = np.array([float(schedule(s)) for s in range(50)])
+    peak = models.CIFAR_FINAL.learning_rate
+    assert lrs.argmax() in (9, 10) and np.isclose(lrs.max(), peak, rtol=1e-3)
+    assert lrs[-1] < 0.05 * peak and lrs[0] < peak / 5
+    assert isinstance(opt, keras.optimizers.AdamW)
+    assert isinstance(models.optimizer(models.CIFAR_STEPS["baseline"], 10, 5), keras.optimizers.Adam)
+    with pytest.raises(ValueError):
+        models.optimizer(models.CIFAR_FINAL, 0, 5)
+
+
+def test_transfer_model_freezes_base_and_adds_a_new_head():
+    base = models.cifar10_convnet(models.CIFAR_FINAL, seed=0)
+    frozen = models.transfer_model(base, n_classes=4)
+    width = models.CIFAR_FINAL.widths[-1]
+    assert sum(int(np.prod(w.shape)) for w in frozen.trainable_weights) == dense_param_count(width, 4)
+    assert frozen.output_shape == (None, 4)
+    tuned = models.transfer_model(models.cifar10_convnet(models.CIFAR_FINAL), 4, trainable_base=True)
+    assert len(tuned.trainable_weights) > 2
+    with pytest.raises(ValueError, match="n_classes"):
+        models.transfer_model(base, 1)
+    with pytest.raises(ValueError, match="features"):
+        models.transfer_model(models.mnist_convnet(), 3)
+
+
+# --- receptive fields ---------------------------------------------------------------------------
+
+def test_receptive_field_known_stacks():
+    assert models.receptive_field([(3, 1), (3, 1)]) == [3, 5]
+    assert models.receptive_field([(3, 1), (2, 2), (3, 1), (2, 2)]) == [3, 4, 8, 10]
+    assert models.receptive_field([(3, 2), (3, 2)]) == [3, 7]
+    assert models.receptive_field([]) == []
+    for bad in [[(0, 1)], [(3, 0)], [(2.5, 1)]]:
+        with pytest.raises(ValueError, match="positive integers"):
+            models.receptive_field(bad)
+
+
+def test_layer_geometry_reads_models():
+    assert models.layer_geometry(models.mnist_convnet()) == [
+        ("conv1", 3, 1), ("pool1", 2, 2), ("conv2", 3, 1), ("pool2", 2, 2)]
+    geometry = models.layer_geometry(models.cifar10_convnet(models.CIFAR_FINAL))
+    assert [k for _, k, _ in geometry] == [3, 3, 2] * 3
+    assert models.receptive_field([(k, s) for _, k, s in geometry])[-2] == 32
+
+
+def _gradient_extent(layers_ks, size):
+    """Width of the input region that influences the centre output unit (gradient oracle)."""
+    model = keras.Sequential([keras.Input((size, size, 1))] + [
+        keras.layers.Conv2D(1, k, strides=s, kernel_initializer="ones") if kind == "conv"
+        else keras.layers.AveragePooling2D(k, strides=s) for kind, k, s in layers_ks])
+    x = tf.ones((1, size, size, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = model(x)
+        unit = out[0, out.shape[1] // 2, out.shape[2] // 2, 0]
+    cols = np.flatnonzero(tape.gradient(unit, x).numpy()[0, :, :, 0].any(axis=0))
+    return cols.max() - cols.min() + 1
+
+
+@settings(max_examples=12)
+@given(st.lists(st.tuples(st.sampled_from(["conv", "pool"]), st.integers(1, 4), st.integers(1, 2)),
+                min_size=1, max_size=4))
+def test_receptive_field_matches_gradient_support(stack):
+    # Linear layers with positive weights: the gradient is non-zero exactly on the receptive field.
+    size = 64
+    assert models.receptive_field([(k, s) for _, k, s in stack])[-1] == _gradient_extent(stack, size)

@@ -1,0 +1,99 @@
+"""Training code of Part III: quick runs learn, records are complete, caches are keyed by mode."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from solutions import models, train  # noqa: E402
+from solutions.datasets import DatasetUnavailableError  # noqa: E402
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def _have_data(name):
+    try:
+        train.load_data(name, n_train=10, n_test=10)
+    except DatasetUnavailableError:
+        return False
+    return True
+
+
+def test_confusion_matrix_counts_pairs():
+    y_true = np.array([0, 0, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 0, 2])
+    counts = train.confusion_matrix(y_true, y_pred, n_classes=3)
+    loop = np.zeros((3, 3), int)
+    for t, p in zip(y_true, y_pred):
+        loop[t, p] += 1
+    np.testing.assert_array_equal(counts, loop)
+    assert counts.sum() == 6 and np.trace(counts) == 4
+    with pytest.raises(ValueError, match="same length"):
+        train.confusion_matrix([0, 1], [0])
+    with pytest.raises(ValueError, match="labels"):
+        train.confusion_matrix([0, 3], [0, 1], n_classes=3)
+
+
+def test_unknown_names_are_rejected():
+    with pytest.raises(ValueError, match="unknown"):
+        train.load_data("imagenet")
+    with pytest.raises(ValueError, match="unknown"):
+        train.run("imagenet", quick=True)
+    with pytest.raises(SystemExit):
+        train.main(["imagenet"])
+
+
+@pytest.mark.slow
+def test_quick_mnist_cli_learns_writes_record_and_caches(isolated_cache, monkeypatch):
+    if not _have_data("mnist"):
+        pytest.skip("MNIST not available")
+    out = isolated_cache / "mnist.json"
+    assert train.main(["mnist", "--quick", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    history = record["history"]
+    assert record["mode"] == "quick" and record["epochs"] == len(history["loss"]) >= 2
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    assert record["test_accuracy"] > 0.5  # chance is 0.1
+    assert record["params"] == models.mnist_convnet().count_params()
+    for key in ("tensorflow", "keras", "cpu", "cpu_count", "device", "loadavg_1_5_15"):
+        assert key in record["environment"]
+    assert record["train_seconds"] > 0 and "mnist" in record["data_source"]
+
+    # The cached quick model is reused without training; a full-mode request does not see it.
+    def no_training(*args, **kwargs):
+        raise RuntimeError("trained instead of using the cache")
+
+    monkeypatch.setattr(train, "run", no_training)
+    model, cached = train.load_or_train("mnist", quick=True)
+    assert cached["test_accuracy"] == record["test_accuracy"]
+    (_, _), (x_test, y_test) = train.load_data("mnist", 10, 1000)
+    acc = model.evaluate(x_test, y_test, verbose=0)[1]
+    assert np.isclose(acc, record["test_accuracy"], atol=1e-6)
+    with pytest.raises(RuntimeError, match="trained instead"):
+        train.load_or_train("mnist", quick=False)
+
+
+@pytest.mark.slow
+def test_final_cifar_recipe_learns_on_a_small_subset():
+    if not _have_data("cifar10"):
+        pytest.skip("CIFAR-10 not available")
+    data = train.load_data("cifar10", n_train=1000, n_test=500, seed=0)
+    result = train.train_recipe(models.CIFAR_FINAL, data, epochs=3)
+    history = result["history"]
+    assert history["loss"][-1] < history["loss"][0]
+    assert result["test_accuracy"] > 0.2  # chance is 0.1
+    assert result["params"] == models.cifar10_convnet().count_params()
+
+
+def test_results_path_keeps_quick_runs_out_of_the_book(isolated_cache):
+    assert train.results_path("cifar10", quick=False) == train.RESULTS_DIR / "cifar10.json"
+    quick = train.results_path("cifar10", quick=True)
+    assert train.RESULTS_DIR not in quick.parents and quick.name == "cifar10-quick.json"
