@@ -322,6 +322,38 @@ def _col2im(patches, x_shape, stride, pads):
     return out[:, t : t + x_shape[1], l : l + x_shape[2], :]
 
 
+# Products whose inner and output widths multiply to at most this are "thin" (e.g. 3x3 kernels on
+# one input channel): memory-bound, so BLAS threads cannot speed them up, and on a busy machine
+# OpenBLAS's threads make them many times slower (see solutions.benchmark).  They are computed in
+# blocks of _BLOCK rows, each small enough for OpenBLAS to run on one thread.
+_THIN = 4096
+_BLOCK = 512
+
+
+def _matmul(a, b):
+    """``a @ b`` for a tall ``a`` (M, K) and a small ``b`` (K, P)."""
+    m, k = a.shape
+    p = b.shape[1]
+    if k * p > _THIN or m < 2 * _BLOCK:
+        return a @ b
+    split = m - m % _BLOCK
+    out = np.empty((m, p), dtype=np.result_type(a, b))
+    np.matmul(a[:split].reshape(-1, _BLOCK, k), b, out=out[:split].reshape(-1, _BLOCK, p))
+    out[split:] = a[split:] @ b
+    return out
+
+
+def _matmul_tn(a, b):
+    """``a.T @ b`` for tall ``a`` (M, K) and ``b`` (M, P): a sum over M, done blockwise when thin."""
+    m, k = a.shape
+    p = b.shape[1]
+    if k * p > _THIN or m < 2 * _BLOCK:
+        return a.T @ b
+    split = m - m % _BLOCK
+    blocks = np.matmul(a[:split].reshape(-1, _BLOCK, k).transpose(0, 2, 1), b[:split].reshape(-1, _BLOCK, p))
+    return blocks.sum(axis=0) + a[split:].T @ b[split:]
+
+
 def _check_conv_args(x, w, b=None):
     _check_x(x)
     check_ndim(w, 4, "w", "KH, KW, Cin, Cout")
@@ -363,7 +395,7 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     (sh, sw), pads, (oh, ow) = _geometry(x.shape, kh, kw, stride, padding)
     windows = _window_view(_pad_hw(x, pads), kh, kw, sh, sw, oh, ow)
     cols = windows.reshape(-1, kh * kw * cin)
-    out = (cols @ w.reshape(-1, cout)).reshape(x.shape[0], oh, ow, cout)
+    out = _matmul(cols, w.reshape(-1, cout)).reshape(x.shape[0], oh, ow, cout)
     if b is not None:
         out += b
     return out
@@ -394,8 +426,8 @@ def conv2d_backward(dout, x, w, stride=1, padding="valid"):
         raise ValueError(f"dout must have the output shape {expected}, got {dout.shape}")
     cols = _window_view(_pad_hw(x, pads), kh, kw, sh, sw, oh, ow).reshape(-1, kh * kw * cin)
     d2 = dout.reshape(-1, cout)
-    dw = (cols.T @ d2).reshape(w.shape)
+    dw = _matmul_tn(cols, d2).reshape(w.shape)
     db = d2.sum(axis=0)
-    dpatches = (d2 @ w.reshape(-1, cout).T).reshape(x.shape[0], oh, ow, kh, kw, cin)
+    dpatches = _matmul(d2, w.reshape(-1, cout).T).reshape(x.shape[0], oh, ow, kh, kw, cin)
     dx = _col2im(dpatches, x.shape, (sh, sw), pads)
     return dx, dw, db

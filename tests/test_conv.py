@@ -273,6 +273,25 @@ def test_conv2d_backward_matches_tf_float32(g):
     np.testing.assert_allclose(dw, gw.numpy(), rtol=1e-5, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize(("shape", "cin", "cout"), [((3, 20, 19), 1, 4), ((2, 33, 17), 2, 3), ((1, 8, 8), 32, 64)])
+def test_conv2d_large_batches_match_tf(shape, cin, cout):
+    # enough output pixels (more than 1024, not a multiple of 512) for the blocked products used
+    # for thin kernels; the last case is wide and takes the single-product path
+    g = dict(n=shape[0], h=shape[1], w=shape[2], cin=cin, cout=cout, kh=3, kw=3, stride=1, padding="same", seed=7)
+    x, w, b = _arrays(g)
+    dout = _rng(8).standard_normal((*shape, cout))
+    xt, wt = tf.constant(x), tf.constant(w)
+    with tf.GradientTape() as tape:
+        tape.watch([xt, wt])
+        out_tf = _tf_conv(xt, wt, g)
+    gx, gw = tape.gradient(out_tf, [xt, wt], output_gradients=tf.constant(dout))
+    np.testing.assert_allclose(S.conv2d(x, w, b, padding="same"), out_tf.numpy() + b, rtol=1e-10, atol=1e-10)
+    dx, dw, db = S.conv2d_backward(dout, x, w, padding="same")
+    np.testing.assert_allclose(dx, gx.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, gw.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 1, 2)), rtol=1e-12)
+
+
 @given(conv_geometry(max_hw=5, max_batch=2, max_c=2))
 def test_conv2d_backward_matches_numerical_gradient(g):
     x, w, b = _arrays(g)
