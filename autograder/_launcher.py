@@ -79,6 +79,9 @@ def _apply(limits: dict) -> None:
     ):
         if value:
             resource.setrlimit(getattr(resource, name), (value, value))
+    # nbgrader scores any stderr output in a test cell as a failure: a library's warning must not
+    # cost a student points.
+    os.environ["PYTHONWARNINGS"] = "ignore"
     home = limits["home"]
     if home:
         os.environ.update(HOME=home, IPYTHONDIR=os.path.join(home, ".ipython"),

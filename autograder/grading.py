@@ -26,7 +26,7 @@ from traitlets.config import Config
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
 from .repair import InvalidSubmission, load_submission
@@ -87,7 +87,8 @@ class SandboxedExecute(Execute):
         self._bytes[cell_index] = used + size
         if limit and used + size > limit:
             if used <= limit:
-                outs.append(new_output("stream", name="stderr",
+                # stdout: nbgrader scores any stderr output in a test cell as a failure
+                outs.append(new_output("stream", name="stdout",
                                        text=f"\n... output truncated by the autograder "
                                             f"(more than {limit} bytes) ...\n"))
             return None
@@ -95,6 +96,25 @@ class SandboxedExecute(Execute):
 
     def setup_kernel(self, **kwargs):
         return _tolerant(super().setup_kernel(**kwargs))
+
+
+class GuardPartialCredit(NbGraderPreprocessor):
+    """Stop a test cell's numeric result from breaking or faking the grade.
+
+    nbgrader reads a number as the last result of a test cell as partial credit, and raises (failing
+    the whole notebook) when it exceeds the cell's points. A check function that returns a count,
+    or student code that makes a test expression evaluate to a number, must do neither: such
+    results are shown as ordinary display output, which nbgrader does not score.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            for i, out in enumerate(cell.outputs):
+                if out.output_type == "execute_result":
+                    cell.outputs[i] = new_output("display_data", data=out.data,
+                                                 metadata=out.get("metadata", {}))
+        return cell, resources
 
 
 class _tolerant:
@@ -138,12 +158,14 @@ def autograde_config(root: Path) -> Config:
     c.CourseDirectory.course_id = "cnn-course"
     c.OverwriteCells.add_missing_cells = True
     c.Autograde.autograde_preprocessors = [
-        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GuardPartialCredit,
+        SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
     return c
 
 
 _WARNING = re.compile(r"\[WARNING\] (.*)")
+_EXCEPTION = re.compile(r"^\s*((?:[A-Za-z_][\w.]*)?(?:Error|Exception)\b.*)$", re.M)
 
 
 def grade_one(job: Job) -> dict:
@@ -191,9 +213,10 @@ def grade_one(job: Job) -> dict:
         result["notes"].extend(w for w in _WARNING.findall(log) if "'checksum'" not in w)
         autograded = root / "autograded" / job.student / job.assignment / f"{job.assignment}.ipynb"
         if not outcome["success"] or not autograded.exists():
-            errors = [ln for ln in log.splitlines() if "[ERROR]" in ln]
+            # the exception that stopped nbgrader is the last one its log quotes
+            causes = _EXCEPTION.findall(log) or [ln for ln in log.splitlines() if "[ERROR]" in ln]
             result.update(status="error",
-                          reason=(errors[0] if errors else "nbgrader autograde failed")[:500])
+                          reason=("nbgrader failed: " + (causes[-1] if causes else "unknown error"))[:500])
         else:
             result["autograded"] = str(autograded)
             with Gradebook(config.CourseDirectory.db_url, "cnn-course") as gb:
@@ -237,7 +260,9 @@ def _attach_messages(result: dict, nb) -> None:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         if errors:
             err = errors[-1]
-            first = (str(err.get("evalue", "")).strip().splitlines() or [""])[0]
+            lines = [ln.strip() for ln in str(err.get("evalue", "")).splitlines() if ln.strip()]
+            # first line of the message, plus the diagnosis line when a check found one
+            first = " ".join([lines[0]] + [ln for ln in lines[1:] if "Likely cause" in ln]) if lines else ""
             entry["error"] = err.get("ename", "Error")
             if entry["error"] == "CellTimeoutError":
                 first = "the cell ran past the time limit (infinite loop?)"

@@ -1,0 +1,105 @@
+"""Grade simulated submissions of every real exercise with the instructor pipeline.
+
+Per exercise, one workspace `release`, one `collect` and one parallel `grade`: the source notebook
+(full marks) and the blank release (0 on every graded cell); for 02-conv1d also partial work, a
+common mistake whose diagnosis must reach the report, and a forbidden shortcut. The Keras
+exercises only get the solution and the blank (they train models).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from autograder.cli import main
+from autograder.course import REPO
+
+SOURCE = REPO / "exercises" / "source"
+IDS = sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").exists())
+KERAS = {"09-keras-mnist", "10-keras-cifar10"}
+
+
+def _solution(nb: dict, grade_id: str, code: str) -> None:
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    cell["source"] = code
+
+
+EXTRA = {  # 02-conv1d: student -> edit of the source notebook
+    "partial": lambda nb: _solution(nb, "correlate1d", "def correlate1d(x, w, mode='valid'):\n"
+                                                       "    raise NotImplementedError()"),
+    "noflip": lambda nb: _solution(nb, "conv1d", "def conv1d(x, w, mode='full'):\n"
+                                                 "    return correlate1d(x, w, mode)\n"
+                                                 "def correlate1d(x, w, mode='valid'):\n"
+                                                 "    x, w = np.asarray(x, float), np.asarray(w, float)\n"
+                                                 "    n, m = len(x), len(w)\n"
+                                                 "    p = np.concatenate([np.zeros(m - 1), x, np.zeros(m - 1)])\n"
+                                                 "    full = np.array([p[i:i + m] @ w for i in range(n + m - 1)])\n"
+                                                 "    s = {'full': 0, 'same': (m - 1) // 2, 'valid': m - 1}[mode]\n"
+                                                 "    return full[s:s + {'full': n + m - 1, 'same': n, 'valid': n - m + 1}[mode]]"),
+    # right for the odd kernels of the visible tests, off by one for even kernels (hidden checks)
+    "sameoffset": lambda nb: _solution(nb, "conv1d", "def conv1d(x, w, mode='full'):\n"
+                                                     "    x, w = np.asarray(x, float), np.asarray(w, float)\n"
+                                                     "    n, m = len(x), len(w)\n"
+                                                     "    p = np.concatenate([np.zeros(m - 1), x, np.zeros(m - 1)])\n"
+                                                     "    full = np.array([p[i:i + m] @ w[::-1] for i in range(n + m - 1)])\n"
+                                                     "    s = {'full': 0, 'same': m // 2, 'valid': m - 1}[mode]\n"
+                                                     "    return full[s:s + {'full': n + m - 1, 'same': n, 'valid': n - m + 1}[mode]]"),
+    "shortcut": lambda nb: _solution(nb, "conv1d", "def conv1d(x, w, mode='full'):\n"
+                                                   "    return np.convolve(x, w, mode)"),
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("assignments")
+    return ["--course", str(tmp / "course"), "--release", str(tmp / "release")], tmp
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", IDS)
+def test_solution_full_marks_blank_zero(workspace, assignment):
+    if assignment in KERAS and not os.environ.get("CNN_COURSE_DATA"):
+        pytest.skip("Keras exercises need CNN_COURSE_DATA")
+    common, tmp = workspace
+    assert main([*common, "release", assignment]) == 0
+    source = json.loads((SOURCE / assignment / f"{assignment}.ipynb").read_text())
+    lms = tmp / "lms" / assignment
+    lms.mkdir(parents=True)
+    (lms / "solution_1.ipynb").write_text(json.dumps(source))
+    blank = (tmp / "release" / assignment / f"{assignment}.ipynb").read_text()
+    (lms / "blank_1.ipynb").write_text(blank)
+    if assignment == "02-conv1d":
+        for student, edit in EXTRA.items():
+            nb = json.loads(json.dumps(source))
+            edit(nb)
+            (lms / f"{student}_1.ipynb").write_text(json.dumps(nb))
+    assert main([*common, "collect", assignment, str(lms)]) == 0
+    assert main([*common, "grade", assignment, "--jobs", "2"]) == 0
+    rep = json.loads((tmp / "course" / "reports" / f"{assignment}.json").read_text())
+
+    solution, empty = rep["solution"], rep["blank"]
+    assert solution["status"] == "graded", solution
+    assert solution["score"] == solution["max_score"] > 0, {k: c.get("message") for k, c in solution["cells"].items()}
+    assert empty["status"] == "graded" and empty["score"] == 0.0, empty
+    assert all(c["auto_score"] == 0 for c in empty["cells"].values())
+
+    if assignment == "02-conv1d":
+        cells = {s: rep[s]["cells"] for s in EXTRA}
+        # conv1d right, correlate1d missing: exactly the conv1d cells score
+        assert rep["partial"]["score"] == sum(c["max_score"] for n, c in cells["partial"].items()
+                                              if n.startswith("test_conv1d"))
+        assert cells["partial"]["test_correlate1d_values"]["error"] == "NotImplementedError"
+        # a correlation where a convolution is asked: the visible value test already fails
+        assert cells["noflip"]["test_conv1d_values"]["auto_score"] == 0
+        assert cells["noflip"]["test_conv1d_values"]["error"] == "AssertionError"
+        assert cells["noflip"]["test_conv1d_shape"]["auto_score"] == 1
+        # passes the visible tests; the hidden check finds the mistake and names its likely cause
+        same = cells["sameoffset"]["test_conv1d_values"]
+        assert same["auto_score"] == 0 and "Likely cause: your 'same' output is centred one step off" in \
+            same["message"], same
+        assert cells["sameoffset"]["test_conv1d_shape"]["auto_score"] == 1
+        # np.convolve is the exercise: no points for the values
+        assert cells["shortcut"]["test_conv1d_values"]["auto_score"] == 0
+        assert "0 points for this part" in cells["shortcut"]["test_conv1d_values"]["message"]
