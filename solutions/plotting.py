@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 BOOK_STYLE = {
     "figure.facecolor": "white",
@@ -248,7 +249,9 @@ def plot_curves(curves: dict, ylabel: str, ax=None, styles: dict | None = None):
         values = np.asarray(values, dtype=float)
         if values.ndim != 1:
             raise ValueError(f"curve {label!r} must be 1-D (one value per epoch), got shape {values.shape}")
-        ax.plot(np.arange(1, len(values) + 1), values, label=label, **(styles or {}).get(label, {}))
+        style = {"marker": "o", "markersize": 3, **(styles or {}).get(label, {})}
+        ax.plot(np.arange(1, len(values) + 1), values, label=label, **style)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
