@@ -173,7 +173,7 @@ def _source_findings(func, policy: Policy) -> list[str]:
         elif isinstance(node, ast.Call):
             fn = node.func
             fname = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
-            if fname in ("__import__", "import_module", "exec", "eval"):
+            if fname == "import_module" or (isinstance(fn, ast.Name) and fname in ("__import__", "exec", "eval")):
                 findings.append(f"calls {fname}() (dynamic imports and exec are not allowed in graded functions)")
             if fname == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
                 attr = node.args[1].value
@@ -380,6 +380,9 @@ _SUSPICIOUS_CALLS = {
 }
 
 
+_BUILTIN_CALLS = {"__import__", "exec", "eval", "compile"}
+
+
 def _root_name(node):
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -498,8 +501,10 @@ def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> 
                 root = _root_name(node.args[0])
                 if name.startswith("__") or root in modules or root in ("globals", "vars"):
                     findings.append(f"calls {name}() on {_dotted(node.args[0]) or 'an object'}")
-            elif name in _SUSPICIOUS_CALLS:
-                findings.append(f"calls {name}() ({_SUSPICIOUS_CALLS[name]})")
+            elif name in _SUSPICIOUS_CALLS and (isinstance(fn, ast.Attribute) or name in _BUILTIN_CALLS):
+                # exec/eval/compile only as the builtins: model.compile(...) is ordinary Keras
+                if not (isinstance(fn, ast.Attribute) and name in _BUILTIN_CALLS):
+                    findings.append(f"calls {name}() ({_SUSPICIOUS_CALLS[name]})")
             elif name in ("patch", "object") and "mock" in _dotted(fn):
                 findings.append("uses unittest.mock to patch objects")
             elif name in ("update", "pop", "setdefault", "__setitem__", "clear") and \

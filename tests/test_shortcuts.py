@@ -188,6 +188,7 @@ def test_tampering_patterns_are_flagged(code, phrase):
     "x = np.zeros(3)\nx[0] = 1\nx.shape = (3, 1)",
     "params = {}\nparams['W1'] = np.ones(3)\nparams['W1'] -= 0.1",
     "%matplotlib inline\nimport numpy as np",
+    "model.compile(optimizer='adam', loss='mse')\nmodel.evaluate(x, y)\nlayer.trainable = False",
     "def conv2d(x, w):\n    out = np.zeros(3)\n    out += 1\n    return out",
 ])
 def test_ordinary_code_is_not_flagged(code):

@@ -404,7 +404,8 @@ _spec(Spec("dropout_backward", ref.dropout_backward, _db_cases, lambda rng: [], 
 
 def _generic(name):
     def check(func, part=None):
-        return run_check(SPECS[name], func, part)
+        # Returns None on purpose: nbgrader reads a number displayed by a test cell as partial credit.
+        run_check(SPECS[name], func, part)
     check.__name__ = check.__qualname__ = f"check_{name}"
     check.__doc__ = (f"Grade a student's ``{name}`` against the reference on seeded random and edge cases.\n\n"
                      f"``part``: one of {SPECS[name].parts}, or None for all. Raises AssertionError with a "
