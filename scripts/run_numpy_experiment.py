@@ -15,10 +15,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solutions.numpy_net import main  # noqa: E402
+from solutions.numpy_net import RESULTS_FILE, main  # noqa: E402
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     if "--quick" not in args and "--out" not in args:
-        args += ["--out", str(ROOT / "book" / "results" / "numpy_experiment.json")]
+        args += ["--out", str(RESULTS_FILE)]
     main(args)
