@@ -322,35 +322,43 @@ def _col2im(patches, x_shape, stride, pads):
     return out[:, t : t + x_shape[1], l : l + x_shape[2], :]
 
 
-# Products whose inner and output widths multiply to at most this are "thin" (e.g. 3x3 kernels on
-# one input channel): memory-bound, so BLAS threads cannot speed them up, and on a busy machine
-# OpenBLAS's threads make them many times slower (see solutions.benchmark).  They are computed in
-# blocks of _BLOCK rows, each small enough for OpenBLAS to run on one thread.
+# Products whose inner and output widths multiply to at most _THIN (e.g. 3x3 kernels on one input
+# channel) are memory-bound: BLAS threads cannot speed them up, and on a busy machine OpenBLAS's
+# threads make them many times slower (measured with solutions.benchmark).  They are computed in row
+# blocks of about _BLOCK_WORK multiply-adds, below the size at which OpenBLAS starts threads.
 _THIN = 4096
-_BLOCK = 512
+_BLOCK_WORK = 2**17
+
+
+def _block_rows(m, k, p):
+    """Rows per block for a thin (M, K) @ (K, P) product, or 0 to use a single product."""
+    if k * p > _THIN:
+        return 0
+    rows = max(16, _BLOCK_WORK // (k * p))
+    return rows if m >= 2 * rows else 0
 
 
 def _matmul(a, b):
     """``a @ b`` for a tall ``a`` (M, K) and a small ``b`` (K, P)."""
-    m, k = a.shape
-    p = b.shape[1]
-    if k * p > _THIN or m < 2 * _BLOCK:
+    (m, k), p = a.shape, b.shape[1]
+    rows = _block_rows(m, k, p)
+    if not rows:
         return a @ b
-    split = m - m % _BLOCK
+    split = m - m % rows
     out = np.empty((m, p), dtype=np.result_type(a, b))
-    np.matmul(a[:split].reshape(-1, _BLOCK, k), b, out=out[:split].reshape(-1, _BLOCK, p))
+    np.matmul(a[:split].reshape(-1, rows, k), b, out=out[:split].reshape(-1, rows, p))
     out[split:] = a[split:] @ b
     return out
 
 
 def _matmul_tn(a, b):
     """``a.T @ b`` for tall ``a`` (M, K) and ``b`` (M, P): a sum over M, done blockwise when thin."""
-    m, k = a.shape
-    p = b.shape[1]
-    if k * p > _THIN or m < 2 * _BLOCK:
+    (m, k), p = a.shape, b.shape[1]
+    rows = _block_rows(m, k, p)
+    if not rows:
         return a.T @ b
-    split = m - m % _BLOCK
-    blocks = np.matmul(a[:split].reshape(-1, _BLOCK, k).transpose(0, 2, 1), b[:split].reshape(-1, _BLOCK, p))
+    split = m - m % rows
+    blocks = np.matmul(a[:split].reshape(-1, rows, k).transpose(0, 2, 1), b[:split].reshape(-1, rows, p))
     return blocks.sum(axis=0) + a[split:].T @ b[split:]
 
 
