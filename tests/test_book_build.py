@@ -72,6 +72,13 @@ def test_quick_build_succeeds_without_warnings(quick_book):
         f"{quick_book.log_tail()}")
 
 
+def test_quick_build_has_its_own_execution_cache(quick_book, built_html):
+    """Quick-mode outputs are cached apart, so a full build can never be served them."""
+    build_dir = built_html.parent
+    assert (build_dir / ".jupyter_cache-quick").is_dir()
+    assert not (build_dir / ".jupyter_cache").exists()
+
+
 def test_every_toc_page_is_built(pages):
     missing = [doc for doc, path in pages.items() if not path.is_file()]
     assert not missing, f"TOC pages without HTML: {missing}"
@@ -98,7 +105,7 @@ def test_mathjax_is_served_from_the_book(pages, built_html):
     assert with_math, "no page has math: the check below would be vacuous"
     for doc in with_math:
         scripts = [a.get("src", "") for t, a in parse(pages[doc]).tags if t == "script"]
-        mathjax = [src for src in scripts if "mathjax" in src.lower()]
+        mathjax = [src for src in scripts if re.search(r"mathjax[@/]", src, re.IGNORECASE)]
         assert mathjax and all("_static/mathjax/tex-chtml.js" in src for src in mathjax), (doc, mathjax)
     fonts = built_html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
     assert (built_html / "_static" / "mathjax" / "tex-chtml.js").is_file()

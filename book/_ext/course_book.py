@@ -13,7 +13,10 @@
    with ``npm pack`` (the npm registry, checked against its integrity hashes) into
    ``_build/vendor/`` and serves them from ``_static/vendor/``. Without npm (or offline on a first
    build) it leaves myst-nb's CDN URLs in place, which work for readers online.
-4. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
+4. Separate execution caches. jupyter-cache keys on a chapter's code, not on CNN_COURSE_QUICK, so
+   outputs cached by a quick build would be served to a full build in the same output folder. A
+   quick build therefore caches in ``.jupyter_cache-quick`` beside the usual ``.jupyter_cache``.
+5. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
    the Colab launch button is pointed at the executed notebook that the deploy workflow publishes
    on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``.
 """
@@ -154,10 +157,18 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
     scripts[:] = unique
 
 
+def _separate_quick_cache(app: Sphinx, config) -> None:
+    from solutions.config import quick_mode
+
+    if quick_mode() and not config.nb_execution_cache_path:
+        config.nb_execution_cache_path = str(Path(app.outdir).parent / ".jupyter_cache-quick")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("config-inited", _use_local_widget_js)
+    app.connect("config-inited", _separate_quick_cache)
     app.connect("build-finished", _copy_widget_js)
     # sphinx-book-theme adds the launch buttons at priority 501; run after it.
     app.connect("html-page-context", _colab_opens_ipynb, priority=600)
