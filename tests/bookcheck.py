@@ -221,6 +221,7 @@ return {
   typeset: document.querySelectorAll('mjx-container').length,
   math_errors: Array.from(document.querySelectorAll('mjx-merror')).map(e =>
       e.getAttribute('data-mjx-error') || e.textContent),
+  ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
   widget_state: document.querySelectorAll('script[type="%s"]').length,
   widgets_rendered: document.querySelectorAll('.jupyter-widgets').length,
 };
@@ -274,7 +275,7 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
     url = urljoin(server.url, page)
     driver.get_log("browser")  # drop entries left over from the previous page
     driver.get(url)
-    WebDriverWait(driver, 30).until(
+    WebDriverWait(driver, 30, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
     facts = driver.execute_script(_JS_FACTS)
@@ -308,8 +309,9 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
 
     # Links within the site: the file exists and, with a fragment, the anchor does too. Relative
     # links resolve against the page finally shown (index.html redirects to the landing page).
+    page_ids = set(facts["ids"])
     for href in dict.fromkeys(facts["links"]):
-        problems.extend(_check_link(href, driver.current_url, server.url, html_dir, driver))
+        problems.extend(_check_link(href, driver.current_url, server.url, html_dir, page_ids))
 
     # Exercise/solution dropdowns and <details> open when clicked.
     for toggle in driver.execute_script(_JS_TOGGLES):
@@ -318,7 +320,8 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
             before = body.is_displayed()
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
             button.click()
-            WebDriverWait(driver, 5).until(lambda d: body.is_displayed() != before)
+            WebDriverWait(driver, 5, poll_frequency=0.05).until(
+                lambda d: body.is_displayed() != before)
             report.toggles_checked += 1
         except Exception as exc:  # noqa: BLE001 - any failure here is a broken toggle
             problems.append(f"{toggle['kind']} toggle {toggle['id']!r} did not open/close: "
@@ -343,7 +346,8 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
     return report
 
 
-def _check_link(href: str, page_url: str, site_url: str, html_dir: Path, driver) -> list[str]:
+def _check_link(href: str, page_url: str, site_url: str, html_dir: Path,
+                page_ids: set[str]) -> list[str]:
     if not href or href.startswith(("mailto:", "javascript:", "tel:")):
         return []
     target = urljoin(page_url, href)
@@ -351,8 +355,7 @@ def _check_link(href: str, page_url: str, site_url: str, html_dir: Path, driver)
     if not target.startswith(site_url):
         return []  # another site: launch buttons, repository, DOIs (not reachable offline)
     if parts.path == urlsplit(page_url).path:
-        if parts.fragment and not driver.execute_script(
-                "return document.getElementById(arguments[0]) !== null", unquote(parts.fragment)):
+        if parts.fragment and unquote(parts.fragment) not in page_ids:
             return [f"broken anchor: {href}"]
         return []
     local = local_file_for(html_dir, parts.path)
