@@ -180,11 +180,13 @@ def tiny_training(monkeypatch):
     return keras_checks
 
 
+@pytest.mark.slow
 def test_keras_reference_solutions_pass(tiny_training):
     checks.check_mnist_model(namespace("09-keras-mnist")["build_model"])
     checks.check_cifar10_model(namespace("10-keras-cifar10")["build_model"])
 
 
+@pytest.mark.slow
 def test_keras_accuracy_below_target_fails(tiny_training, monkeypatch):
     monkeypatch.setitem(tiny_training.MNIST_TRAINING, "quick", (256, 128, 1, 1.01))
     monkeypatch.setitem(tiny_training.MNIST_TRAINING, "full", (256, 128, 1, 1.01))
