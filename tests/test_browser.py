@@ -10,6 +10,7 @@ The last tests prove the checker fails on a deliberately broken page.
 from __future__ import annotations
 
 import base64
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if bookcheck.chromium_paths() is None:
     pytest.skip("chromium/chromedriver not installed (make chromium installs them)",
                 allow_module_level=True)
+
+
+class _chromium:
+    """A Chromium session with a throwaway profile, as a context manager."""
+
+    def __enter__(self):
+        self._profile = tempfile.TemporaryDirectory(prefix="book-chromium-")
+        self.driver = bookcheck.start_chromium(Path(self._profile.name))
+        return self.driver
+
+    def __exit__(self, *exc):
+        self.driver.quit()
+        self._profile.cleanup()
 
 
 def test_every_page_renders_cleanly_offline(built_html, book_toc):
@@ -50,6 +64,23 @@ def test_search_finds_a_chapter_offline(built_html):
         hits = [a.get_attribute("href") for a in
                 driver.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
     assert any("/book/" in h for h in hits), hits
+
+
+def test_figures_stay_readable_in_dark_mode(built_html, book_toc):
+    """In dark mode figure images sit on white and are not dimmed (book/_static/course.css)."""
+    docs = [d for d in bookcheck.toc_pages(book_toc)
+            if "<figure" in (built_html / f"{d}.html").read_text()]
+    if not docs:
+        pytest.skip("no page has a figure yet")
+    with bookcheck.StaticServer(built_html) as server, _chromium() as driver:
+        driver.get(server.url + f"{docs[0]}.html")
+        driver.execute_script("localStorage.setItem('mode', 'dark')")
+        driver.get(server.url + f"{docs[0]}.html")
+        style = driver.execute_script("""
+            const img = document.querySelector('.bd-content figure img');
+            const s = getComputedStyle(img);
+            return [document.documentElement.dataset.theme, s.backgroundColor, s.filter];""")
+    assert style == ["dark", "rgb(255, 255, 255)", "none"], (docs[0], style)
 
 
 # ------------------------------------------------------------------- the checker can fail
@@ -104,18 +135,3 @@ def test_checker_reports_missing_page_and_widget_state(fake_reports):
     assert good.problems == [
         f"page uses ipywidgets but has no {bookcheck.WIDGET_STATE_TYPE} script"], good.problems
     assert good.toggles_checked == 1
-
-
-class _chromium:
-    """A Chromium session with a throwaway profile, as a context manager."""
-
-    def __enter__(self):
-        import tempfile
-
-        self._profile = tempfile.TemporaryDirectory(prefix="book-chromium-")
-        self.driver = bookcheck.start_chromium(Path(self._profile.name))
-        return self.driver
-
-    def __exit__(self, *exc):
-        self.driver.quit()
-        self._profile.cleanup()
