@@ -189,6 +189,13 @@ def train(model, x_train, y_train, x_test, y_test, epochs=20, batch_size=32, lr=
     directly with test accuracy.  With ``every_epoch=False`` only the last epoch is measured (the
     lists then have one entry).  Returns a :class:`History`.
     """
+    for xs, ys, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if len(xs) != len(ys):
+            raise ValueError(f"x_{split} has {len(xs)} images but y_{split} has {len(ys)} labels")
+    if not (isinstance(epochs, int) and epochs >= 1 and isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"epochs and batch_size must be positive integers, got {epochs!r} and {batch_size!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
     rng = np.random.default_rng(seed)
     hist = History()
     n = len(x_train)

@@ -109,6 +109,11 @@ def test_bad_input_is_rejected_clearly():
         nn.ConvNet(rate=1.0)
     with pytest.raises(ValueError, match="shapes differ"):
         nn.relative_error(np.zeros(3), np.zeros(4))
+    x, y = _images(4)
+    with pytest.raises(ValueError, match="y_train has 3 labels"):
+        nn.train(nn.DenseNet(4), x, y[:3], x, y, epochs=1)
+    with pytest.raises(ValueError, match="lr must be positive"):
+        nn.train(nn.DenseNet(4), x, y, x, y, epochs=1, lr=0)
 
 
 @pytest.mark.slow
