@@ -333,6 +333,7 @@ def call_guarded(func, args=(), kwargs=None, policy: Policy = NUMPY_ONLY):
     state = _safe._AUDIT_STATE
     state["events"] = []
     old_thread_profile = threading.getprofile() if hasattr(threading, "getprofile") else None
+    old_profile = sys.getprofile()  # e.g. a %prun in progress; put back afterwards
     threading.setprofile(hook)
     sys.setprofile(hook)
     state["guard_depth"] += 1
@@ -345,7 +346,7 @@ def call_guarded(func, args=(), kwargs=None, policy: Policy = NUMPY_ONLY):
     finally:
         still_ours = sys.getprofile() is hook
         state["guard_depth"] -= 1
-        sys.setprofile(None)
+        sys.setprofile(old_profile)
         threading.setprofile(old_thread_profile)
     # When the hook aborts the call, CPython removes it (raising the same audit event), so a missing
     # hook only counts as tampering when no shortcut was recorded.
