@@ -7,11 +7,14 @@ per-epoch history). Full runs write ``book/results/<name>.json``, the record the
 
 Full runs have a time budget: a few timed batches estimate the seconds per epoch on this machine and
 the run takes as many epochs as fit (capped), so the learning-rate schedule always runs to its end.
-Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode.
+Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
+and by the recipe.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import os
 import platform
@@ -109,6 +112,38 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_siz
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
 
 
+def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
+    """Counts (n_classes, n_classes): entry [i, j] = how many images of class i were predicted as j."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {y_true.size} and {y_pred.size}")
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+# Chapter 10's ladder is compared on a subset with a short, fixed schedule (the final model gets more).
+LADDER = {"full": {"n_train": 10000, "epochs": 8}, "quick": {"n_train": 600, "epochs": 2}}
+
+
+def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, seed: int = SEED,
+                 verbose: int | str = 0) -> dict:
+    """Train the CIFAR-10 model of ``recipe`` on ``data = ((x, y), (x_test, y_test))``; measure it.
+
+    Returns a dict: ``model``, ``history``, ``seconds`` (training wall time), ``test_accuracy``,
+    ``params``. 10 % of ``x`` is held out for the validation curves.
+    """
+    (x, y), (x_test, y_test) = data
+    steps = int(np.ceil((len(x) - int(0.1 * len(x))) / batch_size))
+    model = build("cifar10", steps, epochs, recipe=recipe, seed=seed)
+    history, seconds = fit(model, x, y, epochs, batch_size, verbose=verbose)
+    _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    return {"model": model, "history": history, "seconds": seconds,
+            "test_accuracy": float(test_acc), "params": int(model.count_params())}
+
+
 def environment() -> dict:
     """Versions, hardware and current load: what a reader needs to compare timings."""
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
@@ -173,7 +208,11 @@ def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed:
 
 
 def _cached_paths(name: str, quick: bool) -> tuple[Path, Path]:
-    stem = cache_dir() / f"{name}-{'quick' if quick else 'full'}"
+    """Cache files named by mode and by a fingerprint of the recipe, so stale models are never reused."""
+    mode = "quick" if quick else "full"
+    recipe = asdict(CIFAR_FINAL) if name == "cifar10" else inspect.getsource(mnist_convnet)
+    spec = json.dumps([name, asdict(CONFIGS[name][mode]), recipe], sort_keys=True)
+    stem = cache_dir() / f"{name}-{mode}-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
     return stem.with_suffix(".keras"), stem.with_suffix(".json")
 
 
