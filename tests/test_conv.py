@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import solutions as S
+import solutions.conv as conv_module
 from solutions.loops import conv2d_loops
 
 tf = pytest.importorskip("tensorflow")
@@ -74,6 +75,14 @@ def _arrays(g, dtype=np.float64):
 def _tf_conv(x, w, g):
     sh, sw = _pair(g["stride"])
     return tf.nn.conv2d(x, w, [1, sh, sw, 1], _tf_padding(g["padding"]))
+
+
+# conv2d picks its matrix-product strategy from the layer width; force each one on every geometry
+STRATEGIES = {
+    "default": {},
+    "wide": {"_THIN": 0},  # one product per kernel offset for dx
+    "thin-blocked": {"_THIN": 10**9, "_BLOCK_WORK": 1},  # row blocks of 16 for every product
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,8 +200,16 @@ def test_zero_pad_rejects_bad_input(x, pad, error, match):
 # --------------------------------------------------------------------------------------------------
 
 
-@given(conv_geometry())
-def test_conv2d_matches_tf_float64(g):
+@pytest.mark.parametrize("strategy", ["default", "thin-blocked"])
+@given(g=conv_geometry())
+def test_conv2d_matches_tf_float64(g, strategy):
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in STRATEGIES[strategy].items():
+            mp.setattr(conv_module, name, value)
+        _check_forward_against_tf(g)
+
+
+def _check_forward_against_tf(g):
     x, w, b = _arrays(g)
     expected = _tf_conv(x, w, g).numpy() + b
     out = S.conv2d(x, w, b, stride=g["stride"], padding=g["padding"])
@@ -239,8 +256,16 @@ def test_conv2d_propagates_nan():
     assert np.isnan(out[0, 0]) and not np.isnan(out[1:, 1:]).any()
 
 
-@given(conv_geometry())
-def test_conv2d_backward_matches_tf_gradient_tape(g):
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@given(g=conv_geometry())
+def test_conv2d_backward_matches_tf_gradient_tape(g, strategy):
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in STRATEGIES[strategy].items():
+            mp.setattr(conv_module, name, value)
+        _check_backward_against_tf(g)
+
+
+def _check_backward_against_tf(g):
     x, w, b = _arrays(g)
     out = S.conv2d(x, w, b, stride=g["stride"], padding=g["padding"])
     dout = _rng(g["seed"] + 1).standard_normal(out.shape)
@@ -275,8 +300,9 @@ def test_conv2d_backward_matches_tf_float32(g):
 
 @pytest.mark.parametrize(("shape", "cin", "cout"), [((3, 20, 19), 1, 32), ((2, 33, 17), 3, 16), ((1, 8, 8), 32, 64)])
 def test_conv2d_large_batches_match_tf(shape, cin, cout):
-    # enough output pixels for the row-blocked products used for thin kernels (the pixel counts are
-    # not multiples of the block size, so a remainder is left); the last case is wide (one product)
+    # real-sized layers with the default strategies: enough output pixels for row-blocked products
+    # in the thin cases (pixel counts not multiples of the block, so a remainder is left); the last
+    # case is wide (one product forward, per-offset products for dx)
     g = dict(n=shape[0], h=shape[1], w=shape[2], cin=cin, cout=cout, kh=3, kw=3, stride=1, padding="same", seed=7)
     x, w, b = _arrays(g)
     dout = _rng(8).standard_normal((*shape, cout))
