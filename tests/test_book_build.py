@@ -128,6 +128,22 @@ def test_executable_pages_have_launch_and_download_buttons(pages, built_html):
             assert (built_html / "_sources" / f"{doc}{suffix}").is_file()
 
 
+def test_published_notebooks_set_themselves_up_on_colab(pages, built_html):
+    """The .ipynb behind the Colab and download buttons installs the course package on Colab."""
+    import nbformat
+
+    notebooks = [doc for doc in pages if is_notebook(doc)]
+    for doc in notebooks:
+        nb = nbformat.read(built_html / "_sources" / f"{doc}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        setup = [c for c in nb.cells if c.get("id") == "colab-setup"]
+        assert len(setup) == 1, f"{doc}: {len(setup)} Colab set-up cells"
+        assert 'if "google.colab" in sys.modules:' in setup[0].source
+        assert "git+https://github.com/cnn-course/cnn-course@main" in setup[0].source
+        # The executed outputs of the chapter are still there for readers who only look.
+        assert any(c.cell_type == "code" and c.outputs for c in nb.cells), doc
+
+
 def test_every_page_links_repository_and_issues(pages):
     for doc, path in pages.items():
         hrefs = [a.get("href", "") for t, a in parse(path).tags if t == "a"]

@@ -18,7 +18,9 @@
    quick build therefore caches in ``.jupyter_cache-quick`` beside the usual ``.jupyter_cache``.
 5. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
    the Colab launch button is pointed at the executed notebook that the deploy workflow publishes
-   on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``.
+   on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``. Those published notebooks
+   get a first cell that, on Colab only, installs the course package the chapters import, and the
+   outputs myst-nb leaves out of them when a chapter comes from the execution cache.
 """
 
 from __future__ import annotations
@@ -140,6 +142,54 @@ def _colab_opens_ipynb(app: Sphinx, pagename: str, templatename: str, context: d
                 button["url"] = f"{repo_part}/blob/{branch}/_sources/{ipynb}"
 
 
+COLAB_SETUP = """\
+# On Google Colab only: install this course's code (the `solutions` package the chapter imports).
+import sys
+if "google.colab" in sys.modules:
+    %pip install --quiet "cnn-course @ git+{repository}@{branch}"
+"""
+
+
+def _cached_outputs(app: Sphinx, nb):
+    """``nb`` with the outputs jupyter-cache holds for its code, or None.
+
+    myst-nb 1.4 writes a chapter served from the execution cache to ``jupyter_execute/`` without
+    its outputs (it saves the notebook it read, not the one merged with the cache), and
+    sphinx-book-theme publishes that copy behind the download and Colab buttons.
+    """
+    from jupyter_cache import get_cache
+
+    path = app.env.mystnb_config.execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    if not Path(path).is_dir():
+        return None
+    try:
+        return get_cache(str(path)).merge_match_into_notebook(nb)[1]
+    except KeyError:  # not in the cache (e.g. excluded from execution)
+        return None
+
+
+def _finish_published_notebooks(app: Sphinx, exc: Exception | None) -> None:
+    """Give the published ``.ipynb`` copies their outputs and a Colab set-up cell."""
+    import nbformat
+
+    repository = app.config.html_theme_options.get("repository_url", "")
+    branch = app.config.html_theme_options.get("repository_branch", "main")
+    sources = Path(app.outdir) / "_sources"
+    if app.builder.format != "html" or not repository or not sources.is_dir():
+        return
+    setup = nbformat.v4.new_code_cell(COLAB_SETUP.format(repository=repository, branch=branch))
+    setup.id = "colab-setup"
+    for path in sources.rglob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        if any(cell.get("id") == "colab-setup" for cell in nb.cells):
+            continue  # done by an earlier build (incremental builds keep unchanged copies)
+        if not any(cell.get("outputs") for cell in nb.cells):
+            nb = _cached_outputs(app, nb) or nb
+        after_title = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
+        nb.cells.insert(after_title, setup)
+        nbformat.write(nb, path)
+
+
 def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
                             doctree) -> None:
     scripts = context.get("script_files")
@@ -170,6 +220,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _use_local_widget_js)
     app.connect("config-inited", _separate_quick_cache)
     app.connect("build-finished", _copy_widget_js)
+    app.connect("build-finished", _finish_published_notebooks)
     # sphinx-book-theme adds the launch buttons at priority 501; run after it.
     app.connect("html-page-context", _colab_opens_ipynb, priority=600)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
