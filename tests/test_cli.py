@@ -46,3 +46,28 @@ def test_collect_reports_unmatched_and_duplicate_files(tmp_path, capsys):
     assert "ann_1_attempt1.ipynb: replaced by later file ann_2_attempt2.ipynb" in out
     assert (course / "submitted" / "ann" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == good
     assert main([*common, "collect", ASSIGNMENT, str(lms), "--pattern", "(.*).ipynb"]) == 2
+
+
+def test_sandbox_report_says_what_is_not_enforced():
+    from autograder.sandbox import Capabilities, Limits, effective_limits
+
+    none = Capabilities(network_namespace=False, mount_namespace=False, reason="not permitted")
+    limits = effective_limits(Limits(), none)
+    assert not limits.no_network and not limits.isolate_files
+    text = "\n".join(none.describe(Limits()))
+    assert "network: NOT blocked (not permitted)" in text and "files: NOT isolated" in text
+
+
+def test_db_url_selects_the_gradebook(tmp_path):
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    (lms / "zoe_1.ipynb").write_text(dumps(with_code()))
+    common = ["--course", str(tmp_path / "course"), "--source", str(SOURCE),
+              "--release", str(tmp_path / "r"), "--db-url", url]
+    assert main([*common, "collect", ASSIGNMENT, str(lms)]) == 0
+    with Gradebook(url, "cnn-course") as gb:
+        assert [s.id for s in gb.students] == ["zoe"]
+    assert not (tmp_path / "course" / "gradebook.db").exists()

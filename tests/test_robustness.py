@@ -24,7 +24,7 @@ CONFIG_LIMITS = """
 c.Autograder.cell_timeout = 8
 c.Autograder.notebook_timeout = 60
 c.Autograder.memory_mb = 2048
-c.Autograder.cpu_seconds = 60
+c.Autograder.cpu_seconds = 20
 c.Autograder.output_bytes = 20000
 """
 
@@ -52,6 +52,10 @@ def _cases(gradebook: Path, port: int, outside: Path) -> dict:
         "badjson": ('{"cells": [', 0.0, "invalid"),
         "empty": ("", 0.0, "invalid"),
         "loop": (dumps(with_code(add="def add(a, b):\n    while True:\n        pass")), 3.0, "graded"),
+        # tries to ignore the interrupt sent at the cell timeout: grading goes on regardless
+        "deafloop": (dumps(with_code(add=(
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "def add(a, b):\n    while True:\n        pass"))), 3.0, "graded"),
         "membomb": (dumps(with_code(mean="x = bytearray(8 * 1024**3)\n" + GOOD_MEAN)), 2.0, "graded"),
         "sysexit": (dumps(with_code(add="import sys\nsys.exit(3)\n" + GOOD_ADD)), 3.0, "graded"),
         "osexit": (dumps(with_code(mean="import os\nos._exit(1)\n" + GOOD_MEAN)), 2.0, "graded"),
@@ -131,6 +135,7 @@ def test_reasons_name_the_problem(hostile):
     assert "MemoryError" in rep["membomb"]["cells"]["test_mean"]["message"] or \
         rep["membomb"]["cells"]["test_mean"]["error"] == "NameError"
     assert "kernel died" in rep["osexit"]["reason"]
+    assert "time limit" in rep["deafloop"]["reason"] or "kernel died" in rep["deafloop"]["reason"]
     assert any("missing" in n for n in rep["deletedtest"]["notes"]) or rep["deletedtest"]["score"] == 5.0
     assert any("cell_type" in n for n in rep["celltype"]["notes"])
 
