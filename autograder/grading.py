@@ -29,6 +29,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
+from .course import COURSE_ID
 from .repair import InvalidSubmission, load_submission
 from .sandbox import Limits, SandboxKernelManager
 
@@ -155,12 +156,11 @@ def autograde_config(root: Path) -> Config:
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    c.CourseDirectory.course_id = "cnn-course"
+    c.CourseDirectory.course_id = COURSE_ID
     c.OverwriteCells.add_missing_cells = True
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GuardPartialCredit,
-        SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     return c
 
 
@@ -219,7 +219,7 @@ def grade_one(job: Job) -> dict:
                           reason=("nbgrader failed: " + (causes[-1] if causes else "unknown error"))[:500])
         else:
             result["autograded"] = str(autograded)
-            with Gradebook(config.CourseDirectory.db_url, "cnn-course") as gb:
+            with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
                 submission = gb.find_submission(job.assignment, job.student)
                 result["timestamp"] = (submission.timestamp.isoformat()
                                        if submission.timestamp else None)

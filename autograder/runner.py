@@ -181,8 +181,6 @@ def merge(course: Course, job: Job, result: dict) -> None:
     Idempotent: the submission row is created or updated, never duplicated, and manual scores
     given in the formgrader are left alone. Ungradable submissions get 0 on autograded cells.
     """
-    from nbgrader.api import Gradebook  # noqa: F401  (imported for its side effect on models)
-
     dest = course.autograded(job.student, job.assignment)
     with course.gradebook() as gb:
         gb.update_or_create_student(job.student)
