@@ -2,14 +2,21 @@
 
 * parameter counts of dense, locally connected and convolutional layers on the same image;
 * zero-filled image shifts and the translation-equivariance gap of a convolution;
-* how much of a feature map survives a one-pixel shift, before and after pooling.
+* a fixed bank of edge detectors, and how much its feature maps change when the input moves by a
+  pixel, before and after pooling.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .conv import correlate2d, output_size
+from .conv import conv2d, correlate2d, output_size
+from .layers import relu
 from .params import conv_param_count, dense_param_count
+
+#: Sobel kernel for vertical edges (left column minus right column, centre row weighted twice).
+SOBEL_X = np.array([[1.0, 0.0, -1.0],
+                    [2.0, 0.0, -2.0],
+                    [1.0, 0.0, -1.0]])
 
 
 def locally_connected_param_count(height: int, width: int, kh: int, kw: int, c_in: int, c_out: int,
@@ -45,20 +52,26 @@ def layer_param_counts(height: int, width: int, channels: int, kernel: int = 3, 
     }
 
 
-def shift(image, dy: int, dx: int) -> np.ndarray:
-    """Move ``image`` (H, W, ...) down by ``dy`` and right by ``dx`` pixels (negative: up/left).
+def shift(image, dy: int, dx: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Move ``image`` down by ``dy`` and right by ``dx`` pixels (negative: up/left).
 
-    Pixels pushed out are dropped and the uncovered border is filled with zeros (no wrap-around).
+    ``axes`` names the row and column axes: ``(0, 1)`` for (H, W, ...) images, ``(1, 2)`` for an
+    NHWC batch. Pixels pushed out are dropped and the uncovered border is filled with zeros (no
+    wrap-around).
     """
     image = np.asarray(image)
     if image.ndim < 2:
-        raise ValueError(f"image must be at least 2-D (H, W, ...), got shape {image.shape}")
-    h, w = image.shape[:2]
+        raise ValueError(f"image must be at least 2-D, got shape {image.shape}")
+    row_axis, col_axis = axes
+    h, w = image.shape[row_axis], image.shape[col_axis]
     if abs(dy) >= h or abs(dx) >= w:
         raise ValueError(f"shift ({dy}, {dx}) is as large as the image ({h}, {w})")
+    target = [slice(None)] * image.ndim
+    source = [slice(None)] * image.ndim
+    target[row_axis], source[row_axis] = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h - max(dy, 0))
+    target[col_axis], source[col_axis] = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w - max(dx, 0))
     out = np.zeros_like(image)
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        image[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    out[tuple(target)] = image[tuple(source)]
     return out
 
 
@@ -73,9 +86,25 @@ def equivariance_gap(image, kernel, dy: int, dx: int) -> float:
     return float(np.abs(filtered_shifted - shifted_filtered).max())
 
 
-def fraction_unchanged(a, b, rtol: float = 0.0, atol: float = 1e-12) -> float:
-    """Fraction of positions where two same-shaped arrays agree (``np.isclose``)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"arrays must have the same shape, got {a.shape} and {b.shape}")
-    return float(np.isclose(a, b, rtol=rtol, atol=atol).mean())
+def relative_change(before, after) -> float:
+    """``||after - before|| / ||before||`` (Frobenius norms); 0 means unchanged."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if before.shape != after.shape:
+        raise ValueError(f"arrays must have the same shape, got {before.shape} and {after.shape}")
+    norm = np.linalg.norm(before)
+    if norm == 0:
+        raise ValueError("relative change is undefined for an all-zero reference array")
+    return float(np.linalg.norm(after - before) / norm)
+
+
+def edge_features(images) -> np.ndarray:
+    """ReLU of four Sobel edge detectors on grey images (N, H, W, 1), same padding.
+
+    Output channels respond to the left, top, right and bottom sides of bright strokes;
+    shape (N, H, W, 4).
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(f"images must be grey NHWC (N, H, W, 1), got shape {images.shape}")
+    kernels = np.stack([SOBEL_X, SOBEL_X.T, -SOBEL_X, -SOBEL_X.T], axis=-1)[:, :, None, :]
+    return relu(conv2d(images, kernels, padding="same"))

@@ -77,12 +77,13 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int | None =
 
 
 def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int | None = None,
-                      size: float = 2.0, cmap: str = "RdBu_r"):
+                      size: float = 2.0, cmap: str = "RdBu_r", percentile: float = 100.0):
     """Show feature maps with a colour scale symmetric about zero (red positive, blue negative).
 
     ``maps``: an array (H, W, C) — one map per channel, as a conv layer outputs for one image — or a
-    sequence of (H, W) arrays. Each map gets its own scale ``[-m, m]`` with ``m = max|map|``, so
-    zero is always white. Returns the Figure.
+    sequence of (H, W) arrays. Each map gets its own scale ``[-m, m]``, so zero is always white;
+    ``m`` is the ``percentile`` of ``|map|`` (default 100: the maximum; use e.g. 99 for photographs,
+    where a few extreme responses would otherwise wash everything else out). Returns the Figure.
     """
     if isinstance(maps, np.ndarray):
         if maps.ndim != 3:
@@ -93,9 +94,11 @@ def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int | No
         raise ValueError("each feature map must be 2-D (H, W)")
     if titles is not None and len(titles) != len(maps):
         raise ValueError(f"got {len(titles)} titles for {len(maps)} feature maps")
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
     fig, axes = _grid(len(maps), ncols, size)
     for i, (ax, m) in enumerate(zip(axes, maps)):
-        limit = float(np.abs(m).max()) or 1.0
+        limit = float(np.percentile(np.abs(m), percentile)) or 1.0
         ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
         ax.set_xticks([])
         ax.set_yticks([])
