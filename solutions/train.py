@@ -48,9 +48,9 @@ class RunConfig:
 
 CONFIGS = {
     "mnist": {"full": RunConfig(None, None, max_epochs=15, budget_s=270),
-              "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None)},
+              "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None, batch_size=32)},
     "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1620),
-                "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None)},
+                "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None, batch_size=32)},
 }
 
 
@@ -125,7 +125,9 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
 
 
 # Chapter 10's ladder is compared on a subset with a short, fixed schedule (the final model gets more).
-LADDER = {"full": {"n_train": 10000, "epochs": 8}, "quick": {"n_train": 600, "epochs": 2}}
+# Quick runs use small batches: with a few hundred images, batches of 128 would give too few steps.
+LADDER = {"full": {"n_train": 10000, "epochs": 8, "batch_size": 128},
+          "quick": {"n_train": 600, "epochs": 2, "batch_size": 32}}
 
 
 def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, seed: int = SEED,
