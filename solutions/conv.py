@@ -312,8 +312,12 @@ def col2im(cols, x_shape, kh, kw, stride=1, padding="valid"):
 
 def _col2im(patches, x_shape, stride, pads):
     """patches (N, OH, OW, KH, KW, C) -> (N, H, W, C), summing overlaps; one strided add per kernel offset."""
-    n, oh, ow, kh, kw, c = patches.shape
-    return _scatter_offsets(lambda u, v: patches[:, :, :, u, v, :], x_shape, (kh, kw), (oh, ow), stride, pads, patches.dtype)
+    _, oh, ow, kh, kw, _ = patches.shape
+
+    def piece(u, v):
+        return patches[:, :, :, u, v, :]
+
+    return _scatter_offsets(piece, x_shape, (kh, kw), (oh, ow), stride, pads, patches.dtype)
 
 
 def _scatter_offsets(piece, x_shape, kernel_hw, out_hw, stride, pads, dtype):
