@@ -441,9 +441,6 @@ MAX_POOL_BACKWARD_VARIANTS = [
                 dout, x, pool_size, stride, assign=True),
             "where windows overlap your function overwrites dx instead of adding to it; use += so a cell "
             "that is the maximum of several windows collects all their gradients."),
-    Variant(lambda dout, x, pool_size=2, stride=None, padding="valid": _pool_backward_loop(
-                dout, x, pool_size, 1 if stride is None else stride),
-            MAX_POOL_VARIANTS[0].message, shape_only_ok=True),
 ]
 
 

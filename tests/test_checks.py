@@ -248,3 +248,31 @@ def test_checks_return_none_so_nbgrader_does_not_read_partial_credit():
     assert checks.check_conv2d(_conv2d(), part="shape") is None
     assert checks.check_output_size(namespace("04-padding-stride")["output_size"], part="values") is None
     assert checks.check_dropout(namespace("08-dropout-weight-sharing")["dropout"], part="inference") is None
+
+
+# --- the references the checks add on top of `solutions` -----------------------------------------
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       stride=st.integers(1, 4), padding=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_conv2d_single_reference_matches_scipy(h, w, kh, kw, stride, padding, seed):
+    import scipy.signal
+
+    from autograder.diagnose import conv2d_single_ref
+
+    if kh > h + 2 * padding or kw > w + 2 * padding:
+        return
+    rng = np.random.default_rng(seed)
+    image, kernel = rng.standard_normal((h, w)), rng.standard_normal((kh, kw))
+    dense = scipy.signal.correlate2d(np.pad(image, padding), kernel, mode="valid")
+    np.testing.assert_allclose(conv2d_single_ref(image, kernel, stride, padding), dense[::stride, ::stride],
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_weight_sharing_ratio_reference_by_hand():
+    from autograder.diagnose import weight_sharing_ratio_ref
+
+    # 28x28x1 -> 26x26x32: dense 784 * 21632 + 21632 weights, conv 3*3*1*32 + 32 = 320
+    assert weight_sharing_ratio_ref(28, 28, 1, 3, 3, 32) == (784 * 21632 + 21632) / 320
+    assert weight_sharing_ratio_ref(5, 5, 1, 5, 5, 1) == 1.0

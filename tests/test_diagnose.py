@@ -8,8 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import checks
-from autograder.checks import CheckFailed
+import dataclasses
+
+from autograder import checks, shortcuts
+from autograder.checks import CheckFailed, numpy_checks
+from autograder.checks._core import run_check
 from exercise_ns import namespace
 
 N1 = namespace("01-why-convolution")
@@ -377,3 +380,22 @@ def test_unexplained_wrong_answer_has_no_false_diagnosis():
                       lambda x, w, b=None, stride=1, padding="valid": CONV2D(x, w, b, stride, padding) ** 2,
                       "values", "differs from the expected result")
     assert "Likely cause" not in message
+
+
+@pytest.mark.parametrize("name", sorted(numpy_checks.SPECS))
+def test_every_known_variant_is_recognised(name):
+    """Handing in a variant itself must fail some part with that variant's message.
+
+    The variants call the private reference, which the shortcut policy forbids; the policy is
+    lifted here because this test is about the diagnosis, not about shortcuts.
+    """
+    spec = dataclasses.replace(numpy_checks.SPECS[name], policy=shortcuts.Policy(modules=(), numpy_names=()))
+    for variant in spec.variants:
+        messages = []
+        for part in spec.parts:
+            try:
+                run_check(spec, variant.fn, part, quiet=True)
+            except CheckFailed as exc:
+                messages.append(str(exc))
+        assert messages, f"{name}: variant passed every part: {variant.message}"
+        assert any(variant.message in m for m in messages), (variant.message, messages)
