@@ -410,6 +410,13 @@ def _strip_magics(source: str) -> str:
     return "\n".join(lines)
 
 
+def _is_check_name(name: str) -> bool:
+    """True for the names of the autograder's checks (a student's own ``check_shapes`` is fine)."""
+    from . import checks  # imported lazily: checks itself imports this module
+
+    return name in checks.__all__ and name.startswith("check_")
+
+
 def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> list[str]:
     """Reasons why this code looks like it tampers with libraries or the autograder ([] if clean).
 
@@ -438,7 +445,7 @@ def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> 
                 bound = alias.asname or alias.name
                 imported.add(bound)
                 from_checks = (node.module or "").startswith("autograder")
-                if bound.startswith("check_") and not (from_checks and bound == alias.name):
+                if _is_check_name(bound) and not (from_checks and bound == alias.name):
                     findings.append(f"binds the name {bound!r} to something other than the autograder's check")
             if (node.module or "").split(".")[0] in ("ctypes", "gc", "unittest"):
                 findings.append(f"imports from {node.module}")
@@ -453,7 +460,7 @@ def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> 
             store_target(target.value, verb)
             return
         if isinstance(target, ast.Name):
-            if target.id.startswith("check_"):
+            if _is_check_name(target.id):
                 findings.append(f"{verb} {target.id!r}, a name the autograder's checks use")
             return
         if isinstance(target, ast.Attribute):
@@ -469,7 +476,7 @@ def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> 
             key = target.slice.value if isinstance(target.slice, ast.Constant) else None
             if text.endswith(("modules", "__dict__")) or text in ("globals()", "locals()") \
                     or (text.startswith("vars(") if text else False) or text == "vars()" \
-                    or (isinstance(key, str) and key.startswith("check_")):
+                    or (isinstance(key, str) and _is_check_name(key)):
                 findings.append(f"{verb} an entry of {text or 'a namespace'}")
 
     for node in ast.walk(tree):
@@ -489,11 +496,11 @@ def scan_source_for_tampering(source: str, imported: set[str] | None = None) -> 
         elif isinstance(node, ast.NamedExpr):
             store_target(node.target)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name.startswith("check_"):
+            if _is_check_name(node.name):
                 findings.append(f"defines {node.name!r}, shadowing the autograder's check")
         elif isinstance(node, ast.Global):
             for name in node.names:
-                if name.startswith("check_"):
+                if _is_check_name(name):
                     findings.append(f"declares global {name!r}")
         elif isinstance(node, ast.Call):
             fn = node.func

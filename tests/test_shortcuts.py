@@ -188,6 +188,8 @@ def test_tampering_patterns_are_flagged(code, phrase):
     "x = np.zeros(3)\nx[0] = 1\nx.shape = (3, 1)",
     "params = {}\nparams['W1'] = np.ones(3)\nparams['W1'] -= 0.1",
     "%matplotlib inline\nimport numpy as np",
+    "def check_shapes(a, b):\n    assert a.shape == b.shape\ncheck_answer = 3",
+    "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'",
     "model.compile(optimizer='adam', loss='mse')\nmodel.evaluate(x, y)\nlayer.trainable = False",
     "def conv2d(x, w):\n    out = np.zeros(3)\n    out += 1\n    return out",
 ])
