@@ -11,7 +11,7 @@ import pytest
 
 from autograder import checks
 from autograder.checks import CheckFailed, student_seed
-from exercise_ns import ASSIGNMENTS, hidden_tests, namespace, run_hidden
+from exercise_ns import ASSIGNMENTS, SOURCE, hidden_tests, namespace, run_hidden
 
 NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS if not a.startswith(("09", "10"))]
 DATA = os.environ.get("CNN_COURSE_DATA") or ("/work/shared/data" if os.path.isdir("/work/shared/data") else "")
@@ -276,3 +276,21 @@ def test_weight_sharing_ratio_reference_by_hand():
     # 28x28x1 -> 26x26x32: dense 784 * 21632 + 21632 weights, conv 3*3*1*32 + 32 = 320
     assert weight_sharing_ratio_ref(28, 28, 1, 3, 3, 32) == (784 * 21632 + 21632) / 320
     assert weight_sharing_ratio_ref(5, 5, 1, 5, 5, 1) == 1.0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_stated_points_match_the_graded_cells(assignment):
+    import json
+    import re
+
+    from exercise_ns import cells
+
+    graded = [c["metadata"]["nbgrader"] for c in cells(assignment) if c["metadata"].get("nbgrader", {}).get("grade")]
+    intro = "".join(cells(assignment)[0]["source"])
+    stated = int(re.search(r"\*\*Points\*\*: (\d+)", intro).group(1))
+    assert stated == sum(m["points"] for m in graded)
+    ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells(assignment)]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    assert all(c["metadata"]["nbgrader"]["schema_version"] == 3 for c in cells(assignment))
+    nb = json.loads((SOURCE / assignment / f"{assignment}.ipynb").read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
