@@ -169,7 +169,7 @@ def transfer_model(base: keras.Model, n_classes: int, trainable_base: bool = Fal
         features = base.get_layer("features").output
     except ValueError as exc:
         raise ValueError("base must be a cifar10_convnet model with a 'features' layer") from exc
-    extractor = keras.Model(base.inputs, features, name="conv_base")
+    extractor = keras.Model(base.input, features, name="conv_base")
     extractor.trainable = trainable_base
     inputs = keras.Input(shape=base.input_shape[1:], name="image")
     # training=False keeps batch norm in inference mode even while fine-tuning the base.

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
+from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
@@ -229,6 +230,7 @@ def plot_history(history: dict, metrics: Sequence[str] = ("loss", "accuracy"), t
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], "s--", label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -274,8 +276,6 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str], ax=None):
         raise ValueError(f"matrix must be ({n}, {n}) for {n} class names, got {matrix.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(0.55 * n + 1.5, 0.55 * n + 1))
-    from matplotlib.colors import LogNorm
-
     ax.imshow(matrix + 1, cmap="Blues", norm=LogNorm(vmin=1, vmax=matrix.max() + 1))
     threshold = np.sqrt(matrix.max() + 1)
     for (i, j), v in np.ndenumerate(matrix):
