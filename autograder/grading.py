@@ -196,6 +196,9 @@ def grade_one(job: Job) -> dict:
         submitted = root / "submitted" / job.student / job.assignment
         submitted.mkdir(parents=True)
         nbformat.write(nb, submitted / f"{job.assignment}.ipynb")
+        stamp = Path(job.notebook).parent / "timestamp.txt"  # written by `nbgrader collect`
+        if stamp.is_file():
+            shutil.copyfile(stamp, submitted / "timestamp.txt")
 
         SandboxKernelManager.sandbox_limits = dataclasses.replace(job.limits, job_dir=str(work))
         SandboxKernelManager.sandbox_dir = str(home)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
+from datetime import datetime
 from collections import deque
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -184,7 +185,10 @@ def merge(course: Course, job: Job, result: dict) -> None:
     dest = course.autograded(job.student, job.assignment)
     with course.gradebook() as gb:
         gb.update_or_create_student(job.student)
-        submission = gb.update_or_create_submission(job.assignment, job.student)
+        stamp = result.get("timestamp")  # from the exchange's timestamp.txt: late penalties
+        submission = gb.update_or_create_submission(
+            job.assignment, job.student,
+            **({"timestamp": datetime.fromisoformat(stamp)} if stamp else {}))
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 cell = result["cells"].get(grade.name)

@@ -110,3 +110,15 @@ def test_feedback_html(graded):
     assert main([*common, "feedback", ASSIGNMENT]) == 0
     html = (course / "feedback" / "onlyadd" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "NotImplementedError" in html and "2.0 / 5.0" in html.replace("2 / 5", "2.0 / 5.0")
+
+
+def test_exchange_timestamp_is_kept(graded):
+    """`nbgrader collect` (JupyterHub exchange) leaves timestamp.txt; grading must keep it."""
+    from autograder.course import Course
+
+    course, common = graded
+    (course / "submitted" / "intmean" / ASSIGNMENT / "timestamp.txt").write_text("2026-11-20 10:00:00")
+    assert main([*common, "grade", ASSIGNMENT, "--student", "intmean"]) == 0
+    with Course(course).gradebook() as gb:
+        assert str(gb.find_submission(ASSIGNMENT, "intmean").timestamp) == "2026-11-20 10:00:00"
+    assert report(course)["intmean"]["score"] == 3.0
