@@ -44,22 +44,17 @@ _greater = np.greater
 _isfinite = np.isfinite
 _isnan = np.isnan
 _logical_or = np.logical_or
-_logical_not = np.logical_not
-_maximum_reduce = np.maximum.reduce
 _logical_or_reduce = np.logical_or.reduce
 _add_reduce = np.add.reduce
 _int64 = np.int64
 _argmax = np.ndarray.argmax
-_tolist = np.ndarray.tolist
 _unravel_index = np.unravel_index
 _isinstance = builtins.isinstance
-_len = builtins.len
 _tuple = builtins.tuple
 _float = builtins.float
 _int = builtins.int
 _bool = builtins.bool
 _type = builtins.type
-_math_isfinite = math.isfinite
 
 
 class CheckFailed(AssertionError):

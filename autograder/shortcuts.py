@@ -96,7 +96,6 @@ def _numpy_targets(names):
     return objects, codes
 
 
-_KEEP_ALIVE = (np.convolve, np.correlate)  # identities above stay valid for the process lifetime
 
 
 def _package_dirs(policy: Policy) -> dict[str, str]:

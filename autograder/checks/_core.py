@@ -17,7 +17,6 @@ from ..diagnose import Variant, match_variant
 
 SEED_ENV = "CNN_AUTOGRADER_SEED"
 _DEFAULT_SEED = 20240917
-_MISSING = object()
 
 
 def student_seed() -> int:

@@ -14,7 +14,6 @@ import os
 import sys
 import time
 
-import numpy as np
 
 from .. import _safe, shortcuts
 from .._reference import ref
