@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from .lms import DEFAULT_PATTERN
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     # nbgrader shells out to `alembic`, and kernels should be this interpreter's: put the venv first.
     bindir = os.path.dirname(sys.executable)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    # nbgrader's own gradebook code triggers SQLAlchemy "not in session" warnings; they are noise.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     args = parser().parse_args(argv)
     try:
         return args.func(args)
