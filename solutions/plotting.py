@@ -6,7 +6,9 @@ background so they stay readable when the book is shown in dark mode.
 """
 from __future__ import annotations
 
+import io
 import math
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -29,6 +31,18 @@ BOOK_STYLE = {
 def use_book_style() -> None:
     """Apply the course's matplotlib settings (white backgrounds, unsmoothed pixels)."""
     plt.rcParams.update(BOOK_STYLE)
+
+
+def figure_to_png(fig, dpi: float | None = None) -> bytes:
+    """Render ``fig`` to PNG bytes and close it.
+
+    For widgets: an ``ipywidgets.Image(value=figure_to_png(fig))`` shows a figure without going
+    through an ``Output`` widget, and its saved state keeps the picture in the static book.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def _as_2d_list(images) -> list[np.ndarray]:
@@ -177,7 +191,7 @@ def animate_sliding_window(image, feature_map, kernel_size: int, stride: int = 1
     ``image`` (H, W) is the (padded) input, ``feature_map`` (H', W') the output computed from it
     with a ``kernel_size`` window moving by ``stride``. ``positions`` lists the output cells to
     visit (default: all, row by row — keep it short for a light web page). Returns a
-    ``matplotlib.animation.FuncAnimation``; display it with ``HTML(anim.to_jshtml())``.
+    ``matplotlib.animation.FuncAnimation``; display it with ``HTML(animation_html(anim))``.
     """
     image = np.asarray(image, dtype=float)
     feature_map = np.asarray(feature_map, dtype=float)
@@ -286,3 +300,13 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str], ax=None):
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     return ax
+
+
+# matplotlib's player links Font Awesome from a CDN; the book theme already ships the icons, and the
+# book must work offline, so the link is dropped.
+_CDN_STYLESHEET = re.compile(r"<link\s+rel=\"stylesheet\"\s+href=\"https?://[^\"]*\">")
+
+
+def animation_html(anim, default_mode: str = "once") -> str:
+    """The animation as a self-contained JavaScript player (``anim.to_jshtml``), with no CDN links."""
+    return _CDN_STYLESHEET.sub("", anim.to_jshtml(default_mode=default_mode))
