@@ -133,7 +133,13 @@ class StaticServer:
                 self.send_header("Cache-Control", "no-store")
                 super().end_headers()
 
-        self._httpd = ThreadingHTTPServer(
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # The browser may drop a request it no longer needs (broken pipe); not a defect.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self._httpd = Server(
             ("127.0.0.1", 0), functools.partial(Handler, directory=str(self.directory)))
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
