@@ -41,6 +41,9 @@ class Limits:
     output_bytes: int = 100_000  # outputs kept per cell; the rest is dropped
     no_network: bool = True
     isolate_files: bool = True
+    # imported by the kernel before any cell: the checks capture NumPy and the reference code
+    # even if a notebook's setup cell were somehow not restored ("" to switch off)
+    preload: str = "autograder.checks"
     # filled in per submission by the grader: the kernel's own directory, and what to hide
     job_dir: str = ""
     hide: tuple = ()
@@ -118,6 +121,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if self.sandbox_limits.preload:
+            cmd.append(f"--IPKernelApp.exec_lines=import {self.sandbox_limits.preload}")
         payload = json.dumps({**dataclasses.asdict(self.sandbox_limits), "home": self.sandbox_dir})
         # -I: the launcher imports nothing but the standard library (not this package).
         return [sys.executable, "-I", LAUNCHER, payload, "--", *cmd]

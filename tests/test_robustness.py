@@ -49,6 +49,9 @@ def _cases(gradebook: Path, port: int, outside: Path) -> dict:
         "deletedtest": (dumps(deleted), 5.0, "graded"),
         "editedtests": (dumps(edited), 0.0, "graded"),
         "celltype": (dumps(retyped), 5.0, "graded"),
+        # the kernel imports the checks before any cell (the fixture itself never does)
+        "preloaded": (dumps(with_code(mean="import sys\nassert 'autograder.checks' in sys.modules\n"
+                                           + GOOD_MEAN)), 5.0, "graded"),
         "badjson": ('{"cells": [', 0.0, "invalid"),
         "empty": ("", 0.0, "invalid"),
         "loop": (dumps(with_code(add="def add(a, b):\n    while True:\n        pass")), 3.0, "graded"),
