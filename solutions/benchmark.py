@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
 
 import numpy as np
 
+from .config import cpu_model
 from .conv import conv2d, conv2d_backward
 from .loops import conv2d_backward_loops, conv2d_loops
 
@@ -31,16 +31,6 @@ WORKLOADS = [
     ("CIFAR-sized", (64, 32, 32, 32), 64),
 ]
 
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _timed(fn):
@@ -160,7 +150,7 @@ def main(argv=None):
     import tensorflow as tf  # imported here for its version string; run() uses it too
 
     print(f"date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print(f"cpu: {_cpu_name()} ({os.cpu_count()} logical CPUs); load average {os.getloadavg()[0]:.1f}")
+    print(f"cpu: {cpu_model()} ({os.cpu_count()} logical CPUs); load average {os.getloadavg()[0]:.1f}")
     print(f"numpy {np.__version__}, tensorflow {tf.__version__} (CPU)")
     if args.threads is not None:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

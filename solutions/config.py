@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 DATA_ENV = "CNN_COURSE_DATA"
@@ -29,3 +30,15 @@ def cache_dir() -> Path:
     path = Path(base) / "cnn-course"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), for recording where timings were measured."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"

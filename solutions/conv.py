@@ -70,7 +70,7 @@ def conv1d(x, w, mode="full"):
     check_nonempty(w, "w")
     if w.size > x.size:
         x, w = w, x
-    n, m = x.size, w.size
+    m = w.size
     if mode == "full":
         lo = hi = m - 1
     elif mode == "same":

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import cpu_model
 from .conv import conv2d, conv2d_backward
 from .layers import dropout, dropout_backward, relu, softmax_cross_entropy
 from .pooling import max_pool2d, max_pool2d_backward
@@ -281,16 +282,6 @@ def dropout_seed_study(settings):
     return out
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -324,7 +315,7 @@ def main(argv=None):
         "dropout_seed_study": seed_study,
         "total_wall_seconds": round(time.perf_counter() - started, 1),
         "machine": {
-            "cpu_model": _cpu_model(),
+            "cpu_model": cpu_model(),
             "logical_cpus": os.cpu_count(),
             "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
             "loadavg_before": [round(v, 2) for v in load_before],

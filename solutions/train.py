@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .config import cache_dir, data_dir, quick_mode
+from .config import cache_dir, cpu_model, data_dir, quick_mode
 from .datasets import load_cifar10, load_mnist
 from .models import CIFAR_FINAL, CifarRecipe, cifar10_convnet, mnist_convnet, optimizer
 
@@ -149,14 +149,8 @@ def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, 
 def environment() -> dict:
     """Versions, hardware and current load: what a reader needs to compare timings."""
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "cpu": cpu, "cpu_count": os.cpu_count(),
+            "numpy": np.__version__, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
             "gpus": gpus, "device": "GPU" if gpus else "CPU",
             "loadavg_1_5_15": [round(v, 2) for v in os.getloadavg()]}
 

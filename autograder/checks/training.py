@@ -115,7 +115,6 @@ def check_train_step(func, part=None):
         params = init_params(0)
         order_rng = np.random.default_rng(0)
         drop_rng = np.random.default_rng(1)
-        losses = []
         for _ in range(EPOCHS):
             order = order_rng.permutation(len(xtr))
             for i in range(0, len(xtr), BATCH):
