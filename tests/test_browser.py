@@ -10,6 +10,7 @@ The last tests prove the checker fails on a deliberately broken page.
 from __future__ import annotations
 
 import base64
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def test_every_page_renders_cleanly_offline(built_html, book_toc):
     docs = bookcheck.toc_pages(book_toc)
     pages = ["index.html", *(f"{doc}.html" for doc in docs), "genindex.html", "search.html"]
     widget_pages = {f"{doc}.html" for doc in docs if bookcheck.uses_widgets(doc)}
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this build's pages
     reports = bookcheck.check_site(built_html, pages, widget_pages=widget_pages,
                                    screenshot_dir=SCREENSHOTS)
     assert [r.page for r in reports] == pages
