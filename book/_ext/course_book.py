@@ -13,9 +13,10 @@
    with ``npm pack`` (the npm registry, checked against its integrity hashes) into
    ``_build/vendor/`` and serves them from ``_static/vendor/``. Without npm (or offline on a first
    build) it leaves myst-nb's CDN URLs in place, which work for readers online.
-4. Separate execution caches. jupyter-cache keys on a chapter's code, not on CNN_COURSE_QUICK, so
-   outputs cached by a quick build would be served to a full build in the same output folder. A
-   quick build therefore caches in ``.jupyter_cache-quick`` beside the usual ``.jupyter_cache``.
+4. Quick builds. jupyter-cache keys on a chapter's code, not on CNN_COURSE_QUICK, so outputs
+   cached by a quick build would be served to a full build in the same output folder. A quick
+   build therefore caches in ``.jupyter_cache-quick`` beside the usual ``.jupyter_cache``, and runs
+   with a per-cell timeout of QUICK_CELL_TIMEOUT_S instead of the full build's.
 5. Colab links. The chapters are MyST text notebooks (``.md``) and Colab only opens ``.ipynb``, so
    the Colab launch button is pointed at the executed notebook that the deploy workflow publishes
    on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``. Those published notebooks
@@ -37,6 +38,7 @@ from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset
 
 LOGGER = logging.getLogger(__name__)
+QUICK_CELL_TIMEOUT_S = 600
 
 MATHJAX_PACKAGE = "sphinx-mathjax-offline"
 # Combined bundles other than tex-chtml.js: never loaded by this book, 10+ MB together.
@@ -207,18 +209,23 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
     scripts[:] = unique
 
 
-def _separate_quick_cache(app: Sphinx, config) -> None:
+def _quick_build_settings(app: Sphinx, config) -> None:
     from solutions.config import quick_mode
 
-    if quick_mode() and not config.nb_execution_cache_path:
+    if not quick_mode():
+        return
+    if not config.nb_execution_cache_path:
         config.nb_execution_cache_path = str(Path(app.outdir).parent / ".jupyter_cache-quick")
+    # No quick-mode cell needs minutes; a stuck kernel should fail the build long before the
+    # full-mode limit (sized for 30 minutes of CIFAR-10 training) runs out.
+    config.nb_execution_timeout = min(config.nb_execution_timeout, QUICK_CELL_TIMEOUT_S)
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("config-inited", _use_local_widget_js)
-    app.connect("config-inited", _separate_quick_cache)
+    app.connect("config-inited", _quick_build_settings)
     app.connect("build-finished", _copy_widget_js)
     app.connect("build-finished", _finish_published_notebooks)
     # sphinx-book-theme adds the launch buttons at priority 501; run after it.
