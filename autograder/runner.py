@@ -218,15 +218,16 @@ def describe_sandbox(limits: Limits) -> list[str]:
     return probe().describe(limits)
 
 
-def progress_bar(stream=sys.stderr):
-    """A text progress callback: one line per student and a running bar."""
+def progress_bar(stream=None):
+    """A text progress callback: one line per student and a running bar (on stderr by default)."""
     def callback(result: dict, done: int, total: int) -> None:
+        out = stream or sys.stderr  # looked up per call: sys.stderr may be replaced after import
         width = 30
         filled = int(width * done / total)
         score = result.get("score")
         shown = (f"{score:g}/{result.get('max_score', 0):g}" if score is not None else "-")
         reason = f"  ({result['reason']})" if result.get("reason") else ""
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  "
-                     f"{result['student']}: {result['status']} {shown}{reason}\n")
-        stream.flush()
+        out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  "
+                  f"{result['student']}: {result['status']} {shown}{reason}\n")
+        out.flush()
     return callback
