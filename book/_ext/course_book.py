@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import tarfile
@@ -222,6 +223,9 @@ def _quick_build_settings(app: Sphinx, config) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    # Kernels inherit this process's environment. TensorFlow's C++ start-up lines go to stderr, which
+    # the book turns into warnings, and -W into errors; level 2 keeps its real errors.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("config-inited", _use_local_widget_js)
