@@ -58,6 +58,14 @@ def _as_2d_list(images) -> list[np.ndarray]:
     return images
 
 
+def _bare_axes(ax, title: str | None) -> None:
+    """An image panel: no ticks, and the title when one is given."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+
+
 def _grid(n: int, ncols: int | None, size: float):
     if n == 0:
         raise ValueError("nothing to show: got an empty list of images")
@@ -83,10 +91,7 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int | None =
     fig, axes = _grid(len(images), ncols, size)
     for i, (ax, im) in enumerate(zip(axes, images)):
         ax.imshow(im, cmap=None if im.ndim == 3 else cmap, vmin=vmin, vmax=vmax)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_title(titles[i])
+        _bare_axes(ax, None if titles is None else titles[i])
     fig.tight_layout()
     return fig
 
@@ -115,10 +120,7 @@ def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int | No
     for i, (ax, m) in enumerate(zip(axes, maps)):
         limit = float(np.percentile(np.abs(m), percentile)) or 1.0
         ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_title(titles[i])
+        _bare_axes(ax, None if titles is None else titles[i])
     fig.tight_layout()
     return fig
 
@@ -140,8 +142,7 @@ def show_matrix(values, ax=None, fmt: str = "{:g}", cmap: str = "Blues", fontsiz
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):  # NaN cells are left blank
             ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _bare_axes(ax, None)
     return ax
 
 
@@ -178,8 +179,7 @@ def draw_grid_with_kernel(n: int, f: int, padding: int = 0, stride: int = 1,
     ax.set_xlim(0, total)
     ax.set_ylim(total, 0)  # row 0 at the top, as in an image
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _bare_axes(ax, None)
     return ax
 
 
@@ -211,8 +211,7 @@ def animate_sliding_window(image, feature_map, kernel_size: int, stride: int = 1
     marker = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
     ax_out.add_patch(marker)
     for ax in (ax_in, ax_out):
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _bare_axes(ax, None)
     fig.tight_layout()
 
     def draw(frame):
