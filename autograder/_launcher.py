@@ -44,7 +44,9 @@ def _isolate_files(libc, limits: dict) -> None:
     _mount(libc, f"/proc/self/fd/{keep}", limits["job_dir"], None, MS_BIND | MS_REC)
     os.close(keep)
     os.chdir(os.getcwd())  # re-resolve the working directory through the new mounts
-    writable = [limits["job_dir"], *limits["hide"], "/proc", "/sys", "/dev"]
+    # /sys stays read-only too: with its cgroup files writable, the kernel (still uid 0, if without
+    # capabilities) could move itself out of its process-limiting cgroup.
+    writable = [limits["job_dir"], *limits["hide"], "/proc", "/dev"]
     with open("/proc/self/mountinfo") as fh:
         points = [line.split()[4] for line in fh]
     for point in points:
@@ -67,6 +69,10 @@ def _apply(limits: dict) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     # The kernel dies with the worker that started it, even when the worker is SIGKILLed.
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if limits["cgroup"]:
+        # Join before anything else: every process the kernel starts is then counted and killed.
+        with open(os.path.join(limits["cgroup"], "cgroup.procs"), "w") as fh:
+            fh.write(str(os.getpid()))
     if limits["no_network"] and libc.unshare(CLONE_NEWNET) != 0:
         raise SystemExit(f"sandbox: unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())}")
     if limits["isolate_files"]:

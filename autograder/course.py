@@ -51,6 +51,7 @@ c.Autograder.notebook_timeout = {notebook_timeout}
 c.Autograder.memory_mb = {memory_mb}
 c.Autograder.cpu_seconds = {cpu_seconds}
 c.Autograder.output_bytes = {output_bytes}
+c.Autograder.max_processes = {max_processes}
 # Notebooks that rebind library functions or the checks (autograder.shortcuts): "flag" keeps the
 # score and flags the submission for review in the gradebook; "zero" gives 0 points.
 c.Autograder.on_tampering = "flag"
@@ -83,7 +84,7 @@ class Course:
                 db_url=db_url or f"sqlite:///{self.root / 'gradebook.db'}",
                 cell_timeout=defaults.cell_timeout, notebook_timeout=defaults.notebook_timeout,
                 memory_mb=defaults.memory_mb, cpu_seconds=defaults.cpu_seconds,
-                output_bytes=defaults.output_bytes,
+                output_bytes=defaults.output_bytes, max_processes=defaults.max_processes,
             ))
         self.config: Config = PyFileConfigLoader(config_file.name, path=str(self.root)).load_config()
         # Explicit options win over the file (without rewriting it).

@@ -52,6 +52,8 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         limits = SandboxKernelManager.sandbox_limits
         self.kernel_manager_class = SandboxKernelManager
+        # The kernel is thrown away: kill it rather than wait for a polite shutdown handshake.
+        self.shutdown_kernel = "immediate"
         self.timeout = limits.cell_timeout or None
         self._deadline = time.monotonic() + limits.notebook_timeout if limits.notebook_timeout else None
         self._dead_reason = ""

@@ -10,6 +10,7 @@ reason, and a fresh worker takes the next submission.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from .course import COURSE_ID, Course
 from .grading import Job, grade_one
-from .sandbox import Limits, effective_limits, probe
+from .sandbox import Limits, ProcessGroup, effective_limits, pids_hierarchy, probe
 
 
 class GradingError(RuntimeError):
@@ -122,6 +123,8 @@ def grade(course: Course, assignment: str, jobs: int | None = None,
         (run_dir / "jobs").mkdir()
         ctx = multiprocessing.get_context("fork")
         workers = [_Worker(ctx, i) for i in range(jobs)]
+        groups: dict[str, ProcessGroup] = {}
+        serial = itertools.count()
         # Hard deadline per notebook: its own limit plus kernel start-up and nbgrader overhead.
         hard = (limits.notebook_timeout or 3600) + 120
         try:
@@ -129,6 +132,11 @@ def grade(course: Course, assignment: str, jobs: int | None = None,
                 for w in workers:
                     if w.job is None and queue:
                         job = queue.popleft()
+                        if limits.max_processes:
+                            groups[job.student] = ProcessGroup.create(
+                                pids_hierarchy(), f"{run_dir.name}-{next(serial)}", limits.max_processes)
+                            job.limits = dataclasses.replace(
+                                job.limits, cgroup=str(groups[job.student].path))
                         w.job, w.deadline = job, time.monotonic() + hard
                         w.conn.send(job)
                 busy = [w for w in workers if w.job]
@@ -150,6 +158,8 @@ def grade(course: Course, assignment: str, jobs: int | None = None,
                         w.kill()
                         workers[i] = w = _Worker(ctx, w.index)
                     job, w.job = w.job, None
+                    if job.student in groups:  # whatever the kernel left running ends here
+                        groups.pop(job.student).kill_and_remove()
                     merge(course, job, result)
                     shutil.rmtree(job.workdir, ignore_errors=True)
                     results[job.student] = result
@@ -162,6 +172,8 @@ def grade(course: Course, assignment: str, jobs: int | None = None,
                     w.process.join(timeout=5)
                     if w.process.is_alive():
                         w.kill()
+            for group in groups.values():  # left by an interrupted run
+                group.kill_and_remove()
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     report = course.load_report(assignment)

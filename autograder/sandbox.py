@@ -18,9 +18,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from functools import lru_cache
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -39,6 +42,9 @@ class Limits:
     cpu_seconds: int = 300  # RLIMIT_CPU: CPU time of the kernel
     file_size_mb: int = 64  # RLIMIT_FSIZE: largest file the kernel may write
     output_bytes: int = 100_000  # outputs kept per cell; the rest is dropped
+    # processes and threads of the kernel and everything it starts (a pids cgroup): stops fork
+    # bombs, which RLIMIT_NPROC cannot when kernels run as root. TensorFlow alone starts ~100.
+    max_processes: int = 512
     no_network: bool = True
     isolate_files: bool = True
     # imported by the kernel before any cell: the checks capture NumPy and the reference code
@@ -47,6 +53,7 @@ class Limits:
     # filled in per submission by the grader: the kernel's own directory, and what to hide
     job_dir: str = ""
     hide: tuple = ()
+    cgroup: str = ""  # the submission's pids cgroup, which the kernel joins before it starts
 
 
 @dataclasses.dataclass
@@ -56,6 +63,7 @@ class Capabilities:
     network_namespace: bool
     mount_namespace: bool
     reason: str
+    process_groups: bool = False  # a writable pids cgroup hierarchy (see ProcessGroup)
 
     def describe(self, limits: Limits) -> list[str]:
         """Human-readable lines about what is enforced."""
@@ -78,6 +86,14 @@ class Capabilities:
                 else "files: NOT isolated (no mount namespace for this user); the kernel works "
                 "in a temporary copy but could reach other files by absolute path"
             )
+        if limits.max_processes:
+            lines.append(
+                f"processes: at most {limits.max_processes} per kernel, threads included, all "
+                "killed when its notebook is done (pids cgroup)"
+                if self.process_groups
+                else "processes: NOT limited, and a kernel's child processes may outlive it "
+                "(no writable pids cgroup: needs root)"
+            )
         return lines
 
 
@@ -95,7 +111,8 @@ def probe() -> Capabilities:
 
     netns = works(CLONE_NEWNET)
     reason = "" if netns else "unshare(CLONE_NEWNET) is not permitted for this user"
-    return Capabilities(network_namespace=netns, mount_namespace=works(CLONE_NEWNS), reason=reason)
+    return Capabilities(network_namespace=netns, mount_namespace=works(CLONE_NEWNS), reason=reason,
+                        process_groups=pids_hierarchy() is not None)
 
 
 def effective_limits(limits: Limits, caps: Capabilities | None = None) -> Limits:
@@ -105,7 +122,71 @@ def effective_limits(limits: Limits, caps: Capabilities | None = None) -> Limits
         limits,
         no_network=limits.no_network and caps.network_namespace,
         isolate_files=limits.isolate_files and caps.mount_namespace,
+        max_processes=limits.max_processes if caps.process_groups else 0,
     )
+
+
+@lru_cache(maxsize=1)
+def pids_hierarchy() -> Path | None:
+    """A cgroup directory (v1 ``pids`` or v2 with the pids controller) we may create groups in."""
+    candidates = [Path("/sys/fs/cgroup/pids")]
+    for v2 in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+        control = v2 / "cgroup.subtree_control"
+        if control.is_file() and "pids" in control.read_text().split():
+            candidates.append(v2)
+    for base in candidates:
+        try:
+            group = ProcessGroup.create(base, f"autograder-probe-{os.getpid()}", 1)
+        except OSError:
+            continue
+        group.kill_and_remove()
+        return base
+    return None
+
+
+class ProcessGroup:
+    """A pids cgroup for one submission's kernel: caps its processes, and ends every one of them.
+
+    The kernel launcher joins the group before it becomes the kernel, so everything the student's
+    code forks is counted and, when the notebook is done, killed, even processes that detached.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, base: Path, name: str, max_processes: int) -> "ProcessGroup":
+        path = base / name
+        path.mkdir()
+        try:
+            (path / "pids.max").write_text(str(max_processes))
+        except OSError:
+            path.rmdir()
+            raise
+        return cls(path)
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def kill_and_remove(self, attempts: int = 100) -> None:
+        """SIGKILL every process in the group until it is empty, then delete the group."""
+        for _ in range(attempts):
+            pids = self.pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)  # killed processes leave the group once their parents reap them
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            pass
 
 
 class SandboxKernelManager(AsyncKernelManager):

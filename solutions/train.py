@@ -49,7 +49,7 @@ class RunConfig:
 CONFIGS = {
     "mnist": {"full": RunConfig(None, None, max_epochs=15, budget_s=270),
               "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None, batch_size=32)},
-    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1620),
+    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1500),
                 "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None, batch_size=32)},
 }
 
@@ -82,25 +82,34 @@ def build(name: str, steps_per_epoch: int, epochs: int, recipe: CifarRecipe = CI
     return model
 
 
-def seconds_per_epoch(name: str, x: np.ndarray, y: np.ndarray, batch_size: int,
-                      recipe: CifarRecipe = CIFAR_FINAL, n_batches: int = 12) -> float:
-    """Estimate one epoch's training time on this machine from ``n_batches`` timed batches.
+class _EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of every epoch, validation included."""
 
-    A throw-away copy of the model is used, so the real run starts from fresh weights; the first
-    batches (graph tracing) are not timed.
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def seconds_per_epoch(name: str, x: np.ndarray, y: np.ndarray, batch_size: int,
+                      recipe: CifarRecipe = CIFAR_FINAL, n_batches: int = 20,
+                      validation_split: float = 0.1) -> float:
+    """Estimate one epoch of :func:`fit` on all of ``x`` on this machine, validation included.
+
+    A throw-away model is fitted for two short epochs on ``n_batches`` training batches (plus the same
+    share held out for validation) and the second epoch, after graph tracing, is scaled up; timing
+    ``fit`` itself rather than bare training steps also counts its data pipeline and validation pass.
     """
-    warm = 3
-    n = min(len(x), (n_batches + warm) * batch_size)
-    probe = build(name, max(1, n // batch_size), 1, recipe)
-    data = tf.data.Dataset.from_tensor_slices((x[:n], y[:n])).batch(batch_size)
-    batches = list(data)
-    for xb, yb in batches[:warm]:
-        probe.train_on_batch(xb, yb)
-    start = time.perf_counter()
-    for xb, yb in batches[warm:]:
-        probe.train_on_batch(xb, yb)
-    per_batch = (time.perf_counter() - start) / max(1, len(batches) - warm)
-    return per_batch * int(np.ceil(len(x) / batch_size))
+    n = min(len(x), int(np.ceil(n_batches * batch_size / (1 - validation_split))))
+    probe = build(name, n_batches, 2, recipe)
+    timer = _EpochTimer()
+    probe.fit(x[:n], y[:n], batch_size=batch_size, epochs=2, validation_split=validation_split,
+              callbacks=[timer], verbose=0)
+    return timer.seconds[-1] * len(x) / n
 
 
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int = 128,
@@ -155,6 +164,16 @@ def environment() -> dict:
             "loadavg_1_5_15": [round(v, 2) for v in os.getloadavg()]}
 
 
+def load_note(environment: dict) -> str:
+    """Plain words for how busy the machine was when a run started, from its one-minute load average."""
+    load, cores = environment["loadavg_1_5_15"][0], environment["cpu_count"]
+    if load > cores:
+        return "other jobs kept the machine busy, so the run had only a fraction of its cores"
+    if load > cores / 2:
+        return "other work was running too, so the run did not have every core to itself"
+    return "the machine was otherwise nearly idle"
+
+
 def data_source(name: str) -> str:
     """Where the arrays came from, as the record should state it."""
     directory = data_dir()
@@ -179,7 +198,7 @@ def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed:
     steps = int(np.ceil(n_fit / cfg.batch_size))
     epochs, estimate = cfg.max_epochs, None
     if cfg.budget_s is not None:
-        estimate = seconds_per_epoch(name, x[:n_fit], y[:n_fit], cfg.batch_size)
+        estimate = seconds_per_epoch(name, x, y, cfg.batch_size)
         epochs = int(np.clip(cfg.budget_s // estimate, 1, cfg.max_epochs))
         print(f"about {estimate:.0f} s per epoch here: {epochs} epochs fit in {cfg.budget_s:.0f} s")
     env_before = environment()

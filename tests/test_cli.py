@@ -53,9 +53,13 @@ def test_sandbox_report_says_what_is_not_enforced():
 
     none = Capabilities(network_namespace=False, mount_namespace=False, reason="not permitted")
     limits = effective_limits(Limits(), none)
-    assert not limits.no_network and not limits.isolate_files
+    assert not limits.no_network and not limits.isolate_files and limits.max_processes == 0
     text = "\n".join(none.describe(Limits()))
     assert "network: NOT blocked (not permitted)" in text and "files: NOT isolated" in text
+    assert "processes: NOT limited" in text
+    full = Capabilities(network_namespace=True, mount_namespace=True, reason="", process_groups=True)
+    assert effective_limits(Limits(max_processes=64), full).max_processes == 64
+    assert "processes: at most 64 per kernel" in "\n".join(full.describe(Limits(max_processes=64)))
 
 
 def test_db_url_selects_the_gradebook(tmp_path):

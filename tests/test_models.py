@@ -121,8 +121,27 @@ def test_layer_geometry_reads_models():
     assert models.layer_geometry(models.mnist_convnet()) == [
         ("conv1", 3, 1), ("pool1", 2, 2), ("conv2", 3, 1), ("pool2", 2, 2)]
     geometry = models.layer_geometry(models.cifar10_convnet(models.CIFAR_FINAL))
-    assert [k for _, k, _ in geometry] == [3, 3, 2] * 3
-    assert models.receptive_field([(k, s) for _, k, s in geometry])[-2] == 32
+    assert [k for _, k, _ in geometry] == [3, 2, 3] * 3  # each block pools after its first conv
+    # conv 3, pool 4, conv 8 | conv 12, pool 14, conv 22 | conv 30, pool 34, conv 50
+    assert models.receptive_field([(k, s) for _, k, s in geometry]) == [3, 4, 8, 12, 14, 22, 30, 34, 50]
+
+
+def test_multiply_adds_match_hand_counts():
+    # baseline: 32x32 conv (3->32), pool, 16x16 conv (32->64), pool, 8x8 conv (64->64), dense 4096->64->10
+    small = models.cifar10_convnet(models.CIFAR_STEPS["baseline"])
+    assert models.multiply_adds(small) == (32 * 32 * 32 * 9 * 3 + 16 * 16 * 64 * 9 * 32
+                                           + 8 * 8 * 64 * 9 * 64 + 4096 * 64 + 64 * 10)
+    # VGG-style: each block's first conv runs on the grid it receives, its second on a quarter of it.
+    w1, w2, w3 = models.CIFAR_FINAL.widths
+    vgg = models.cifar10_convnet(models.CIFAR_FINAL)
+    expected = (32 * 32 * w1 * 9 * 3 + 16 * 16 * w1 * 9 * w1 + 16 * 16 * w2 * 9 * w1
+                + 8 * 8 * w2 * 9 * w2 + 8 * 8 * w3 * 9 * w2 + 4 * 4 * w3 * 9 * w3 + w3 * 10)
+    assert models.multiply_adds(vgg) == expected
+    # A larger image costs more for the size-independent network (global pooling).
+    assert models.multiply_adds(vgg, (64, 64, 3)) > 3.9 * (expected - w3 * 10)
+    # MNIST: 26x26 conv (1->32), pool, 11x11 conv (32->64), pool, dense 1600->128->10
+    assert models.multiply_adds(models.mnist_convnet(), models.MNIST_SHAPE) == (
+        26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10)
 
 
 def _gradient_extent(layers_ks, size):

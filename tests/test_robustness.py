@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from corpus import ASSIGNMENT, GOOD_ADD, GOOD_MEAN, SOURCE, cell, dumps, source_nb, with_code  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
-from autograder.sandbox import probe  # noqa: E402
+from autograder.sandbox import pids_hierarchy, probe  # noqa: E402
 
 CONFIG_LIMITS = """
 c.Autograder.cell_timeout = 8
@@ -26,6 +26,28 @@ c.Autograder.notebook_timeout = 60
 c.Autograder.memory_mb = 2048
 c.Autograder.cpu_seconds = 20
 c.Autograder.output_bytes = 20000
+c.Autograder.max_processes = 64
+"""
+
+# Forks sleeping children (which would outlive the kernel) until the process limit stops it, after
+# trying to leave its pids cgroup. Capped at 1000 children so a missing limit fails the test
+# instead of the machine.
+FORK_BOMB = """import os, time
+for procs in ("/sys/fs/cgroup/pids/cgroup.procs", "/sys/fs/cgroup/cgroup.procs"):
+    try:
+        open(procs, "w").write(str(os.getpid()))
+    except OSError:
+        pass
+children = 0
+try:
+    while children < 1000:
+        if os.fork() == 0:
+            time.sleep(300)
+            os._exit(0)
+        children += 1
+except OSError:
+    pass
+assert children < 1000, "no process limit"
 """
 
 
@@ -78,6 +100,8 @@ def _cases(gradebook: Path, port: int, outside: Path) -> dict:
             "    reached = True\n"
             "except OSError:\n    reached = False\n"
             "assert not reached, 'network reachable'\n" + GOOD_ADD))), 5.0, "graded"),
+        **({"forkbomb": (dumps(with_code(add=FORK_BOMB + GOOD_ADD)), 5.0, "graded")}
+           if probe().process_groups else {}),
     }
 
 
@@ -154,6 +178,22 @@ def test_huge_output_is_truncated(hostile):
 def test_no_network(hostile):
     _, _, connections, *_ = hostile
     assert connections == []
+
+
+@pytest.mark.skipif(not probe().process_groups, reason="no writable pids cgroup (needs root)")
+def test_fork_bomb_is_contained_and_cleaned_up(hostile):
+    rep, *_ = hostile
+    assert rep["forkbomb"]["score"] == 5.0  # the bomb hit the limit; the good code still ran
+    leftovers = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"autograder-{ASSIGNMENT}-".encode() in cmdline:
+            leftovers.append(proc.name)
+    assert leftovers == [], "kernel processes outlived the grading run"
+    assert not list(pids_hierarchy().glob(f"autograder-{ASSIGNMENT}-*")), "cgroups left behind"
 
 
 @pytest.mark.skipif(not probe().mount_namespace, reason="no mount namespaces for this user")

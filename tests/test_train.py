@@ -98,3 +98,26 @@ def test_results_path_keeps_quick_runs_out_of_the_book(isolated_cache):
     assert train.results_path("cifar10", quick=False) == train.RESULTS_DIR / "cifar10.json"
     quick = train.results_path("cifar10", quick=True)
     assert train.RESULTS_DIR not in quick.parents and quick.name == "cifar10-quick.json"
+
+
+def test_load_note_grades_how_busy_the_machine_was():
+    def note(load):
+        return train.load_note({"loadavg_1_5_15": [load, 0, 0], "cpu_count": 2})
+    assert note(0.3) == "the machine was otherwise nearly idle"
+    assert "did not have every core" in note(1.5)
+    assert "only a fraction of its cores" in note(6.7)
+
+
+def test_epoch_estimate_scales_the_second_probe_epoch_to_the_data(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (400, 28, 28, 1), dtype=np.uint8)
+    y = rng.integers(0, 10, 400)
+    assert 0 < train.seconds_per_epoch("mnist", x, y, batch_size=32, n_batches=3) < 60
+
+    class FixedTimer(train._EpochTimer):  # epoch 1 pays for tracing; epoch 2 is the sample
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append([5.0, 2.0][epoch])
+
+    monkeypatch.setattr(train, "_EpochTimer", FixedTimer)
+    # The probe fits ceil(3 * 32 / 0.9) = 107 images, validation share included; all 400 are scaled.
+    assert train.seconds_per_epoch("mnist", x, y, batch_size=32, n_batches=3) == pytest.approx(2.0 * 400 / 107)
