@@ -4,13 +4,6 @@ Every exercise function of the course lives here, vectorised and validated; hidd
 students' work against it. Keras-dependent modules (``models``, ``train``) are imported on demand so
 that ``import solutions`` stays fast and works without TensorFlow.
 """
-import os as _os
-
-# TensorFlow enables its oneDNN kernels by default only on CPUs with AVX-512-class features; on the
-# course's AVX2 machines they train chapter 10's network about 1.5x faster (timed batch by batch).
-# It must be set before TensorFlow loads, and importing this package comes first in every chapter.
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
 from .config import cache_dir, data_dir, quick_mode
 from .conv import (
     col2im,

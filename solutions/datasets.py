@@ -5,6 +5,7 @@ When neither works a :class:`DatasetUnavailableError` says which file or variabl
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -83,10 +84,24 @@ def _read_keras(name: str) -> dict[str, np.ndarray]:
     return dict(zip(_KEYS, (x_train, y_train, x_test, y_test)))
 
 
+@functools.lru_cache(maxsize=2)
+def _read_npz_once(name: str, path: Path, mtime_ns: int, size: int) -> dict[str, np.ndarray]:
+    """:func:`_read_npz`, kept in memory: chapters load the same file several times (read-only
+    arrays, so no caller can change what the next one gets; a changed file has a new key)."""
+    arrays = _read_npz(name, path)
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
 def _load(name: str, n_train: int | None, n_test: int | None, seed: int | None):
     directory = data_dir()
     path = directory / f"{name}.npz" if directory else None
-    arrays = _read_npz(name, path) if path is not None and path.exists() else _read_keras(name)
+    if path is not None and path.exists():
+        stat = path.stat()
+        arrays = _read_npz_once(name, path.resolve(), stat.st_mtime_ns, stat.st_size)
+    else:
+        arrays = _read_keras(name)
     out = []
     for split, n in (("train", n_train), ("test", n_test)):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -97,7 +112,8 @@ def _load(name: str, n_train: int | None, n_test: int | None, seed: int | None):
             x, y = x[order], y[order]
         if n is not None:
             x, y = x[:n], y[:n]
-        out.append((x, y))
+        # The caller's own writable arrays (a permutation has copied already; slices have not).
+        out.append(tuple(a if a.flags.writeable else a.copy() for a in (x, y)))
     return tuple(out)
 
 

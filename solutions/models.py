@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from . import _tf  # noqa: F401  (before Keras: TensorFlow's settings)
+
 import keras
 from keras import layers
 

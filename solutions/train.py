@@ -5,7 +5,7 @@ A run sets every seed, shows Keras' progress bar, evaluates on the test set and 
 per-epoch history). Full runs write ``book/results/<name>.json``, the record the book cites; quick runs
 (``--quick`` or ``CNN_COURSE_QUICK=1``) write under :func:`solutions.cache_dir` so they never replace it.
 
-Full runs have a time budget: a few timed batches estimate the seconds per epoch on this machine and
+Full runs have a time budget: two short timed epochs estimate the seconds per epoch on this machine and
 the run takes as many epochs as fit (capped), so the learning-rate schedule always runs to its end.
 Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
 and by the recipe.
@@ -22,6 +22,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from . import _tf  # noqa: F401  (before Keras: TensorFlow's settings)
 
 import keras
 import numpy as np
@@ -153,6 +155,32 @@ def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, 
     _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     return {"model": model, "history": history, "seconds": seconds,
             "test_accuracy": float(test_acc), "params": int(model.count_params())}
+
+
+def measure_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128,
+                   seed: int = SEED) -> dict:
+    """:func:`train_recipe`'s measurements (no model), stored on disk and reused when nothing changed.
+
+    The key covers the recipe, the data's bytes, the schedule, the seed, the library versions and the
+    source of this module and of :mod:`solutions.models`, so any change trains afresh. Chapter 10
+    rebuilds in seconds after an edit that leaves its ladder alone; a reused result says
+    ``"cached": True`` and keeps the ``seconds`` measured when it was trained. Delete
+    ``<cache>/ladder`` to retrain everything.
+    """
+    key = hashlib.sha256(json.dumps([asdict(recipe), epochs, batch_size, seed, tf.__version__,
+                                     keras.__version__]).encode())
+    for module in (sys.modules[__name__], sys.modules[cifar10_convnet.__module__]):
+        key.update(Path(module.__file__).read_bytes())
+    for array in (*data[0], *data[1]):
+        key.update(np.ascontiguousarray(array).tobytes())
+    path = cache_dir() / "ladder" / f"{key.hexdigest()[:20]}.json"
+    if path.exists():
+        return {**json.loads(path.read_text()), "cached": True}
+    result = train_recipe(recipe, data, epochs, batch_size, seed)
+    result = {k: v for k, v in result.items() if k != "model"}
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result))
+    return {**result, "cached": False}
 
 
 def environment() -> dict:

@@ -74,6 +74,20 @@ def test_small_local_file_is_used(tmp_path, monkeypatch):
     assert x.shape == (4, 28, 28) and y.tolist() == [0, 1, 2, 3] and xt.shape == (2, 28, 28)
 
 
+def test_repeated_loads_are_independent_and_see_a_changed_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    _write_mnist(tmp_path)
+    (x, y), _ = datasets.load_mnist()
+    x[:] = 255  # a caller changing its arrays must not change what the next load returns
+    y += 1
+    (x2, y2), _ = datasets.load_mnist(n_train=2)
+    assert x2.max() == 0 and y2.tolist() == [0, 1] and x2.flags.writeable
+    _write_mnist(tmp_path, y_train=np.array([3, 2, 1, 0], np.uint8), x_test=np.ones((5, 28, 28), np.uint8),
+                 y_test=np.arange(5, dtype=np.uint8))
+    (_, y3), (xt3, _) = datasets.load_mnist()
+    assert y3.tolist() == [3, 2, 1, 0] and xt3.shape == (5, 28, 28)
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"y_test": None}, r"missing arrays \['y_test'\]"),
     ({"x_train": np.zeros((4, 28, 27), np.uint8)}, r"x_train must have shape \(N, 28, 28\)"),

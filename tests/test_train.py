@@ -121,3 +121,19 @@ def test_epoch_estimate_scales_the_second_probe_epoch_to_the_data(monkeypatch):
     monkeypatch.setattr(train, "_EpochTimer", FixedTimer)
     # The probe fits ceil(3 * 32 / 0.9) = 107 images, validation share included; all 400 are scaled.
     assert train.seconds_per_epoch("mnist", x, y, batch_size=32, n_batches=3) == pytest.approx(2.0 * 400 / 107)
+
+
+def test_measure_recipe_reuses_a_result_only_while_nothing_changed(isolated_cache):
+    rng = np.random.default_rng(1)
+    data = ((rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 40)),
+            (rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 20)))
+    recipe = models.CIFAR_STEPS["baseline"]
+    first = train.measure_recipe(recipe, data, epochs=1, batch_size=16)
+    again = train.measure_recipe(recipe, data, epochs=1, batch_size=16)
+    assert not first["cached"] and again["cached"] and "model" not in first
+    assert {k: v for k, v in again.items() if k != "cached"} == {k: v for k, v in first.items() if k != "cached"}
+    assert len(first["history"]["loss"]) == 1 and 0 <= first["test_accuracy"] <= 1
+    # Another schedule, or other data, is trained afresh.
+    assert not train.measure_recipe(recipe, data, epochs=2, batch_size=16)["cached"]
+    changed = ((data[0][0][::-1].copy(), data[0][1]), data[1])
+    assert not train.measure_recipe(recipe, changed, epochs=1, batch_size=16)["cached"]
