@@ -96,8 +96,6 @@ def _numpy_targets(names):
     return objects, codes
 
 
-
-
 def _package_dirs(policy: Policy) -> dict[str, str]:
     """directory prefix -> module name, for forbidden packages that are installed (none imported)."""
     dirs = {}

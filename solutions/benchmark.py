@@ -32,7 +32,6 @@ WORKLOADS = [
 ]
 
 
-
 def _timed(fn):
     start = time.perf_counter()
     fn()

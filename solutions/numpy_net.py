@@ -282,7 +282,6 @@ def dropout_seed_study(settings):
     return out
 
 
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="write the results as JSON to this file")

@@ -169,8 +169,8 @@ def measure_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128
     """
     key = hashlib.sha256(json.dumps([asdict(recipe), epochs, batch_size, seed, tf.__version__,
                                      keras.__version__]).encode())
-    for module in (sys.modules[__name__], sys.modules[cifar10_convnet.__module__]):
-        key.update(Path(module.__file__).read_bytes())
+    for source in (Path(__file__), Path(__file__).with_name("models.py")):
+        key.update(source.read_bytes())
     for array in (*data[0], *data[1]):
         key.update(np.ascontiguousarray(array).tobytes())
     path = cache_dir() / "ladder" / f"{key.hexdigest()[:20]}.json"

@@ -14,7 +14,6 @@ import os
 import sys
 import time
 
-
 from .. import _safe, shortcuts
 from .._reference import ref
 from ._core import Case, CheckFailed, call_student, run_property
