@@ -50,6 +50,7 @@ class CifarRecipe:
     it off). ``augment``: random flips and shifts while training. ``batchnorm``: batch
     normalisation after every convolution. ``weight_decay``: AdamW's decoupled decay (0 = plain Adam).
     ``schedule``: ``"constant"`` learning rate or ``"cosine"`` (linear warm-up, then cosine decay).
+    ``label_smoothing``: share of each target spread evenly over all classes (0 = one-hot targets).
     """
 
     arch: str = "small"
@@ -60,6 +61,7 @@ class CifarRecipe:
     weight_decay: float = 0.0
     schedule: str = "constant"
     learning_rate: float = 1e-3
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         if self.arch not in {"small", "vgg"}:
@@ -70,6 +72,8 @@ class CifarRecipe:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0 or self.learning_rate <= 0:
             raise ValueError("weight_decay must be >= 0 and learning_rate > 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
 # Chapter 10's ladder: each step adds one ingredient to the one before; the last one is the final model.
@@ -83,6 +87,7 @@ for _name, _change in [
     ("+ weight decay", {"weight_decay": 0.05}),
     ("+ capacity", {"arch": "vgg"}),
     ("+ LR schedule", {"schedule": "cosine", "learning_rate": 2e-3}),
+    ("+ label smoothing", {"label_smoothing": 0.1}),
 ]:
     _recipe = replace(_recipe, **_change)
     CIFAR_STEPS[_name] = _recipe
@@ -159,6 +164,40 @@ def optimizer(recipe: CifarRecipe, steps_per_epoch: int, epochs: int) -> keras.o
         opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         return opt
     return keras.optimizers.Adam(learning_rate=lr)
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy against integer labels whose one-hot targets are smoothed by ``smoothing``.
+
+    The target puts ``1 - smoothing`` on the true class and spreads ``smoothing`` evenly over all
+    ``K`` classes, so the loss is ``-(1 - smoothing) log p_y - smoothing * mean_k log p_k``: Keras'
+    ``CategoricalCrossentropy(label_smoothing=...)`` on one-hot labels, without one-hot labels.
+    ``y_pred`` holds probabilities (N, K); ``y_true`` class indices (N,) or (N, 1).
+    """
+
+    def __init__(self, smoothing: float = 0.1, name: str = "smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        log_p = ops.log(ops.clip(y_pred, keras.config.epsilon(), 1.0))
+        labels = ops.reshape(ops.cast(y_true, "int32"), (-1, 1))
+        true_class = ops.squeeze(ops.take_along_axis(log_p, labels, axis=-1), axis=-1)
+        return -(1 - self.smoothing) * true_class - self.smoothing * ops.mean(log_p, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+def loss(recipe: CifarRecipe) -> keras.losses.Loss | str:
+    """The training loss of ``recipe``: cross-entropy, smoothed when ``recipe.label_smoothing`` > 0."""
+    if recipe.label_smoothing:
+        return SmoothedCrossentropy(recipe.label_smoothing)
+    return "sparse_categorical_crossentropy"
 
 
 def transfer_model(base: keras.Model, n_classes: int, trainable_base: bool = False,

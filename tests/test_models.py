@@ -62,7 +62,8 @@ def test_ladder_adds_one_ingredient_per_step():
 
 
 @pytest.mark.parametrize("bad", [{"arch": "resnet"}, {"schedule": "step"}, {"dropout": 1.0},
-                                 {"weight_decay": -1.0}, {"learning_rate": 0.0}])
+                                 {"weight_decay": -1.0}, {"learning_rate": 0.0},
+                                 {"label_smoothing": 1.0}, {"label_smoothing": -0.1}])
 def test_recipe_rejects_bad_values(bad):
     with pytest.raises(ValueError):
         models.CifarRecipe(**bad)
@@ -89,6 +90,34 @@ def test_optimizer_schedule_warms_up_then_decays():
     assert isinstance(models.optimizer(models.CIFAR_STEPS["baseline"], 10, 5), keras.optimizers.Adam)
     with pytest.raises(ValueError):
         models.optimizer(models.CIFAR_FINAL, 0, 5)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_smoothed_crossentropy_matches_keras_on_one_hot_labels(smoothing):
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(10), size=16).astype("float32")
+    labels = rng.integers(0, 10, 16)
+    ours = models.SmoothedCrossentropy(smoothing)(labels, probs)
+    oracle = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)(np.eye(10)[labels], probs)
+    np.testing.assert_allclose(float(ours), float(oracle), rtol=1e-5)
+    # Column labels (N, 1), as Keras passes them, give the same loss.
+    np.testing.assert_allclose(float(models.SmoothedCrossentropy(smoothing)(labels[:, None], probs)),
+                               float(ours), rtol=1e-6)
+    with pytest.raises(ValueError, match="smoothing"):
+        models.SmoothedCrossentropy(1.0)
+
+
+def test_recipe_loss_and_a_saved_model_with_it_loads_again(tmp_path):
+    assert models.loss(models.CIFAR_STEPS["baseline"]) == "sparse_categorical_crossentropy"
+    smoothed = models.loss(models.CIFAR_FINAL)
+    assert isinstance(smoothed, models.SmoothedCrossentropy)
+    assert smoothed.smoothing == models.CIFAR_FINAL.label_smoothing > 0
+    model = models.mnist_convnet()
+    model.compile(optimizer="adam", loss=smoothed)
+    model.optimizer.build(model.trainable_variables)  # saved as trained models are, optimiser state included
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.loss, models.SmoothedCrossentropy) and loaded.loss.smoothing == smoothed.smoothing
 
 
 def test_transfer_model_freezes_base_and_adds_a_new_head():

@@ -41,6 +41,22 @@ def test_confusion_matrix_counts_pairs():
         train.confusion_matrix([0, 3], [0, 1], n_classes=3)
 
 
+def test_flip_averaged_predictions_are_mirror_invariant():
+    keras.utils.set_random_seed(0)
+    model = models.cifar10_convnet(models.CIFAR_STEPS["baseline"])  # not mirror-symmetric
+    x = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3)).astype("float32")
+    mirrored = x[:, :, ::-1]
+    one_view = train.predict(model, x)
+    np.testing.assert_allclose(one_view, model.predict(x, verbose=0), rtol=1e-6)
+    assert not np.allclose(one_view, train.predict(model, mirrored), atol=1e-4)
+    both = train.predict(model, x, flips=True)
+    np.testing.assert_allclose(both, train.predict(model, mirrored, flips=True), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(both.sum(axis=1), 1, rtol=1e-5)
+    symmetric = (x + mirrored) / 2  # an image equal to its mirror image gains nothing from the flip
+    np.testing.assert_allclose(train.predict(model, symmetric, flips=True), train.predict(model, symmetric),
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match="unknown"):
         train.load_data("imagenet")
