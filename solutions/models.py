@@ -6,6 +6,7 @@ works on raw ``load_mnist``/``load_cifar10`` arrays and on images a reader draws
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -147,17 +148,52 @@ def cifar10_convnet(recipe: CifarRecipe = CIFAR_FINAL, seed: int | None = None) 
     return keras.Model(inputs, outputs, name=f"cifar10_{recipe.arch}")
 
 
+@keras.saving.register_keras_serializable(package="cnn_course")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Learning rate rising linearly from ``peak / 10`` to ``peak`` over ``warmup_steps``, then
+    falling along half a cosine to 0 at ``total_steps`` (and staying there).
+
+    ``total_steps`` lives in a variable, so :meth:`set_total_steps` can still change the length of a
+    run during its warm-up (``train.run`` fixes it once it has timed its first epoch).
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int):
+        if not 1 <= warmup_steps < total_steps:
+            raise ValueError(f"need 1 <= warmup_steps < total_steps, got {warmup_steps}, {total_steps}")
+        self.peak, self.warmup_steps = float(peak), int(warmup_steps)
+        self.total_steps = keras.Variable(float(total_steps), trainable=False, name="total_steps")
+
+    def set_total_steps(self, total_steps: int) -> None:
+        if total_steps <= self.warmup_steps:
+            raise ValueError(f"total_steps must exceed the {self.warmup_steps} warm-up steps, "
+                             f"got {total_steps}")
+        self.total_steps.assign(float(total_steps))
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        warm = self.peak / 10 + (self.peak - self.peak / 10) * step / self.warmup_steps
+        progress = ops.clip((step - self.warmup_steps) / (self.total_steps - self.warmup_steps), 0.0, 1.0)
+        cosine = 0.5 * self.peak * (1 + ops.cos(math.pi * progress))
+        return ops.where(step < self.warmup_steps, warm, cosine)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "total_steps": int(keras.ops.convert_to_numpy(self.total_steps))}
+
+
 def optimizer(recipe: CifarRecipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
-    """Adam (or AdamW when ``recipe.weight_decay`` > 0) with the recipe's learning-rate schedule."""
+    """Adam (or AdamW when ``recipe.weight_decay`` > 0) with the recipe's learning-rate schedule.
+
+    For ``schedule="cosine"`` the learning rate is a :class:`WarmupCosine` over ``epochs`` epochs
+    with one epoch of warm-up (a fifth of the run when that is shorter).
+    """
     if steps_per_epoch < 1 or epochs < 1:
         raise ValueError(f"steps_per_epoch and epochs must be >= 1, got {steps_per_epoch}, {epochs}")
     lr = recipe.learning_rate
     if recipe.schedule == "cosine":
-        total = steps_per_epoch * epochs
-        warmup = max(1, min(steps_per_epoch, total // 5))  # one epoch of warm-up, less in short runs
-        lr = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=lr / 10, decay_steps=total - warmup, alpha=0.0,
-            warmup_target=lr, warmup_steps=warmup)
+        total = max(2, steps_per_epoch * epochs)
+        lr = WarmupCosine(lr, warmup_steps=max(1, min(steps_per_epoch, total // 5)), total_steps=total)
     if recipe.weight_decay:
         opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
         # Decay the weights that set a filter's shape, not biases or batch-norm scales and shifts.

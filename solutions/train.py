@@ -6,8 +6,8 @@ count, versions, CPU/GPU, machine load, data source, per-epoch history). Full ru
 ``book/results/<name>.json``, the record the book cites; quick runs (``--quick`` or
 ``CNN_COURSE_QUICK=1``) write under :func:`solutions.cache_dir` so they never replace it.
 
-Full runs have a time budget: two short timed epochs estimate the seconds per epoch on this machine and
-the run takes as many epochs as fit (capped), so the learning-rate schedule always runs to its end.
+Full runs have a time budget: the run times its first epoch (the learning rate's warm-up) and then
+fixes how many epochs fit (capped), so the learning-rate schedule always runs to its end.
 Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
 and by the recipe.
 """
@@ -85,42 +85,44 @@ def build(name: str, steps_per_epoch: int, epochs: int, recipe: CifarRecipe = CI
     return model
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of every epoch, validation included."""
+class EpochBudget(keras.callbacks.Callback):
+    """Ends training after as many epochs as fit in ``budget_s`` seconds, judged from the first.
 
-    def on_train_begin(self, logs=None):
-        self.seconds = []
+    After the first epoch (validation included; it also pays for tracing the graph, so the estimate
+    errs on the safe side) the number of epochs becomes ``budget_s // first``, at least 1 and at most
+    ``max_epochs``. The :class:`~solutions.models.WarmupCosine` ``schedule`` is shortened to match while
+    it is still warming up, so the learning rate reaches 0 at the last epoch.
+    """
+
+    def __init__(self, budget_s: float, max_epochs: int, steps_per_epoch: int, schedule=None,
+                 clock=time.perf_counter):
+        super().__init__()
+        self.budget_s, self.max_epochs, self.steps_per_epoch = budget_s, max_epochs, steps_per_epoch
+        self.schedule, self.clock = schedule, clock
+        self.first_epoch_s, self.epochs = None, max_epochs
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        if epoch == 0:
+            self._start = self.clock()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
-def seconds_per_epoch(name: str, x: np.ndarray, y: np.ndarray, batch_size: int,
-                      recipe: CifarRecipe = CIFAR_FINAL, n_batches: int = 20,
-                      validation_split: float = 0.1) -> float:
-    """Estimate one epoch of :func:`fit` on all of ``x`` on this machine, validation included.
-
-    A throw-away model is fitted for two short epochs on ``n_batches`` training batches (plus the same
-    share held out for validation) and the second epoch, after graph tracing, is scaled up; timing
-    ``fit`` itself rather than bare training steps also counts its data pipeline and validation pass.
-    """
-    n = min(len(x), int(np.ceil(n_batches * batch_size / (1 - validation_split))))
-    probe = build(name, n_batches, 2, recipe)
-    timer = _EpochTimer()
-    probe.fit(x[:n], y[:n], batch_size=batch_size, epochs=2, validation_split=validation_split,
-              callbacks=[timer], verbose=0)
-    return timer.seconds[-1] * len(x) / n
+        if epoch == 0:
+            self.first_epoch_s = self.clock() - self._start
+            self.epochs = int(np.clip(self.budget_s // self.first_epoch_s, 1, self.max_epochs))
+            if self.schedule is not None and self.epochs > 1:
+                self.schedule.set_total_steps(self.epochs * self.steps_per_epoch)
+            print(f"the first epoch took {self.first_epoch_s:.0f} s: {self.epochs} epochs fit in "
+                  f"{self.budget_s:.0f} s")
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
 
 
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int = 128,
-        validation_split: float = 0.1, verbose: int | str = "auto"):
+        validation_split: float = 0.1, verbose: int | str = "auto", callbacks=()):
     """Train with the last ``validation_split`` of the data held out; returns (history dict, seconds)."""
     start = time.perf_counter()
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs,
-                        validation_split=validation_split, verbose=verbose)
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_split=validation_split,
+                        verbose=verbose, callbacks=list(callbacks))
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
 
 
@@ -238,22 +240,22 @@ def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed:
     (x, y), (x_test, y_test) = load_data(name, cfg.n_train, cfg.n_test, seed=seed)
     n_fit = len(x) - int(0.1 * len(x))
     steps = int(np.ceil(n_fit / cfg.batch_size))
-    epochs, estimate = cfg.max_epochs, None
-    env_before = environment()  # before the epoch probe, whose own load would count as other work
+    env_before = environment()
+    model = build(name, steps, cfg.max_epochs, seed=seed)
+    budget = None
     if cfg.budget_s is not None:
-        estimate = seconds_per_epoch(name, x, y, cfg.batch_size)
-        epochs = int(np.clip(cfg.budget_s // estimate, 1, cfg.max_epochs))
-        print(f"about {estimate:.0f} s per epoch here: {epochs} epochs fit in {cfg.budget_s:.0f} s")
-    model = build(name, steps, epochs, seed=seed)
-    history, seconds = fit(model, x, y, epochs, cfg.batch_size, verbose=verbose)
+        # Keras has no public accessor for an optimiser's schedule (``learning_rate`` is its value).
+        budget = EpochBudget(cfg.budget_s, cfg.max_epochs, steps, model.optimizer._learning_rate)
+    history, seconds = fit(model, x, y, cfg.max_epochs, cfg.batch_size, verbose=verbose,
+                           callbacks=[budget] if budget else [])
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     flips_acc = (float(np.mean(predict(model, x_test, flips=True).argmax(axis=1) == y_test))
                  if cfg.test_flips else None)
     record = {
         "name": name, "mode": "quick" if quick else "full", "seed": seed,
         "test_accuracy": float(test_acc), "test_accuracy_flips": flips_acc, "test_loss": float(test_loss),
-        "epochs": epochs, "batch_size": cfg.batch_size, "budget_s": cfg.budget_s,
-        "estimated_s_per_epoch": estimate, "train_seconds": seconds,
+        "epochs": len(history["loss"]), "batch_size": cfg.batch_size, "budget_s": cfg.budget_s,
+        "first_epoch_s": budget.first_epoch_s if budget else None, "train_seconds": seconds,
         "params": int(model.count_params()),
         "n_train": n_fit, "n_validation": len(x) - n_fit, "n_test": len(x_test),
         "data_source": data_source(name),

@@ -92,6 +92,28 @@ def test_optimizer_schedule_warms_up_then_decays():
         models.optimizer(models.CIFAR_FINAL, 0, 5)
 
 
+@pytest.mark.parametrize("warmup,total", [(1, 2), (10, 50), (352, 5280)])
+def test_warmup_cosine_matches_keras_cosine_decay(warmup, total):
+    ours = models.WarmupCosine(2e-3, warmup_steps=warmup, total_steps=total)
+    oracle = keras.optimizers.schedules.CosineDecay(2e-4, decay_steps=total - warmup, alpha=0.0,
+                                                   warmup_target=2e-3, warmup_steps=warmup)
+    steps = np.unique(np.linspace(0, total + 5, 40).astype(int))
+    np.testing.assert_allclose([float(ours(s)) for s in steps], [float(oracle(s)) for s in steps],
+                               rtol=1e-4, atol=1e-9)
+    # A shorter run, set during the warm-up, follows Keras' schedule of that length.
+    ours.set_total_steps(warmup + 1 + (total - warmup) // 2)
+    shorter = keras.optimizers.schedules.CosineDecay(2e-4, decay_steps=1 + (total - warmup) // 2, alpha=0.0,
+                                                    warmup_target=2e-3, warmup_steps=warmup)
+    np.testing.assert_allclose([float(ours(s)) for s in steps], [float(shorter(s)) for s in steps],
+                               rtol=1e-4, atol=1e-9)
+    copy = models.WarmupCosine.from_config(ours.get_config())
+    assert float(copy(warmup + 1)) == pytest.approx(float(ours(warmup + 1)))
+    with pytest.raises(ValueError, match="warm-up"):
+        ours.set_total_steps(warmup)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        models.WarmupCosine(1e-3, warmup_steps=5, total_steps=5)
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
 def test_smoothed_crossentropy_matches_keras_on_one_hot_labels(smoothing):
     rng = np.random.default_rng(3)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -124,19 +125,52 @@ def test_load_note_grades_how_busy_the_machine_was():
     assert "only a fraction of its cores" in note(6.7)
 
 
-def test_epoch_estimate_scales_the_second_probe_epoch_to_the_data(monkeypatch):
+class _Clock:
+    """A fake clock for :class:`train.EpochBudget`: each reading returns the next of ``times``."""
+
+    def __init__(self, *times):
+        self.times = iter(times)
+
+    def __call__(self):
+        return next(self.times)
+
+
+def test_epoch_budget_fixes_the_run_length_after_the_first_epoch():
+    schedule = models.WarmupCosine(1e-3, warmup_steps=10, total_steps=300)
+    budget = train.EpochBudget(130, max_epochs=30, steps_per_epoch=10, schedule=schedule, clock=_Clock(0.0, 40.0))
+    budget.set_model(SimpleNamespace(stop_training=False))
+    stopped = []
+    for epoch in range(30):
+        budget.on_epoch_begin(epoch)
+        budget.on_epoch_end(epoch)
+        stopped.append(budget.model.stop_training)
+        if budget.model.stop_training:
+            break
+    assert budget.first_epoch_s == 40 and budget.epochs == 3 == len(stopped)  # 130 // 40
+    assert stopped == [False, False, True]
+    # The schedule now ends at step 30: halfway through its decay at step 20, zero at the end.
+    assert float(schedule(20)) == pytest.approx(0.5e-3, rel=1e-5)
+    assert float(schedule(30)) == pytest.approx(0, abs=1e-9)
+
+    slow = train.EpochBudget(10, max_epochs=30, steps_per_epoch=10, schedule=schedule, clock=_Clock(0.0, 40.0))
+    slow.set_model(SimpleNamespace(stop_training=False))
+    slow.on_epoch_begin(0)
+    slow.on_epoch_end(0)
+    assert slow.epochs == 1 and slow.model.stop_training  # over budget already: stop after one epoch
+
+
+def test_budgeted_fit_stops_with_the_learning_rate_at_zero():
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (400, 28, 28, 1), dtype=np.uint8)
-    y = rng.integers(0, 10, 400)
-    assert 0 < train.seconds_per_epoch("mnist", x, y, batch_size=32, n_batches=3) < 60
-
-    class FixedTimer(train._EpochTimer):  # epoch 1 pays for tracing; epoch 2 is the sample
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append([5.0, 2.0][epoch])
-
-    monkeypatch.setattr(train, "_EpochTimer", FixedTimer)
-    # The probe fits ceil(3 * 32 / 0.9) = 107 images, validation share included; all 400 are scaled.
-    assert train.seconds_per_epoch("mnist", x, y, batch_size=32, n_batches=3) == pytest.approx(2.0 * 400 / 107)
+    x = rng.integers(0, 256, (64, 28, 28, 1), dtype=np.uint8)
+    y = rng.integers(0, 10, 64)
+    steps = 4  # 58 training images (10 % held out) in batches of 16
+    model = train.build("mnist", steps, epochs=6)
+    schedule = model.optimizer._learning_rate
+    budget = train.EpochBudget(3.0, max_epochs=6, steps_per_epoch=steps, schedule=schedule, clock=_Clock(0.0, 1.5))
+    history, _ = train.fit(model, x, y, epochs=6, batch_size=16, verbose=0, callbacks=[budget])
+    assert len(history["loss"]) == budget.epochs == 2
+    assert int(model.optimizer.iterations) == 2 * steps
+    assert float(model.optimizer.learning_rate) == pytest.approx(0, abs=1e-9)
 
 
 def test_measure_recipe_reuses_a_result_only_while_nothing_changed(isolated_cache):
