@@ -6,8 +6,9 @@ count, versions, CPU/GPU, machine load, data source, per-epoch history). Full ru
 ``book/results/<name>.json``, the record the book cites; quick runs (``--quick`` or
 ``CNN_COURSE_QUICK=1``) write under :func:`solutions.cache_dir` so they never replace it.
 
-Full runs have a time budget: the run times its first epoch (the learning rate's warm-up) and then
-fixes how many epochs fit (capped), so the learning-rate schedule always runs to its end.
+Full runs have a time budget: the run times its first epoch (the learning rate's warm-up), plans how
+many epochs fit (capped) and shortens the plan if later epochs run slower; the learning-rate schedule
+follows the plan, so it always runs to its end.
 Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
 and by the recipe.
 """
@@ -53,7 +54,7 @@ class RunConfig:
 CONFIGS = {
     "mnist": {"full": RunConfig(None, None, max_epochs=15, budget_s=270),
               "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None, batch_size=32)},
-    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1500, test_flips=True),
+    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1650, test_flips=True),
                 "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None, batch_size=32, test_flips=True)},
 }
 
@@ -86,12 +87,14 @@ def build(name: str, steps_per_epoch: int, epochs: int, recipe: CifarRecipe = CI
 
 
 class EpochBudget(keras.callbacks.Callback):
-    """Ends training after as many epochs as fit in ``budget_s`` seconds, judged from the first.
+    """Ends training after as many whole epochs as fit in ``budget_s`` seconds.
 
-    After the first epoch (validation included; it also pays for tracing the graph, so the estimate
-    errs on the safe side) the number of epochs becomes ``budget_s // first``, at least 1 and at most
-    ``max_epochs``. The :class:`~solutions.models.WarmupCosine` ``schedule`` is shortened to match while
-    it is still warming up, so the learning rate reaches 0 at the last epoch.
+    After the first epoch (validation included; it also pays for tracing the graph) the plan becomes
+    ``budget_s // first`` epochs, at least 1 and at most ``max_epochs``. After each later epoch the
+    plan is cut if the time left no longer holds the remaining epochs at the pace of the one just
+    finished (a machine can slow down during a long run); it never grows. The
+    :class:`~solutions.models.WarmupCosine` ``schedule`` is kept the length of the plan, so the
+    learning rate reaches 0 at the last epoch.
     """
 
     def __init__(self, budget_s: float, max_epochs: int, steps_per_epoch: int, schedule=None,
@@ -101,18 +104,21 @@ class EpochBudget(keras.callbacks.Callback):
         self.schedule, self.clock = schedule, clock
         self.first_epoch_s, self.epochs = None, max_epochs
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == 0:
-            self._start = self.clock()
+    def on_train_begin(self, logs=None):
+        self._start = self._last = self.clock()
 
     def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        pace, self._last = now - self._last, now
         if epoch == 0:
-            self.first_epoch_s = self.clock() - self._start
-            self.epochs = int(np.clip(self.budget_s // self.first_epoch_s, 1, self.max_epochs))
-            if self.schedule is not None and self.epochs > 1:
-                self.schedule.set_total_steps(self.epochs * self.steps_per_epoch)
-            print(f"the first epoch took {self.first_epoch_s:.0f} s: {self.epochs} epochs fit in "
-                  f"{self.budget_s:.0f} s")
+            self.first_epoch_s = pace
+        left = self.budget_s - (now - self._start)
+        plan = int(np.clip(epoch + 1 + left // pace, epoch + 1, self.epochs))
+        if plan != self.epochs:
+            print(f"epoch {epoch + 1} took {pace:.0f} s: {plan} epochs fit in {self.budget_s:.0f} s")
+            self.epochs = plan
+            if self.schedule is not None and plan > epoch + 1:
+                self.schedule.set_total_steps(plan * self.steps_per_epoch)
         if epoch + 1 >= self.epochs:
             self.model.stop_training = True
 

@@ -29,6 +29,11 @@ def test_recorded_full_run_is_complete_and_consistent(name):
     assert len(history["loss"]) == len(history["val_accuracy"]) == record["epochs"] >= 1
     assert record["n_test"] == 10000 and record["n_train"] + record["n_validation"] in (50000, 60000)
     assert record["train_seconds"] > 0 and record["budget_s"] is not None
+    # The run planned as many epochs as the budget allowed at the pace of its first one.
+    assert 0 < record["first_epoch_s"] <= record["train_seconds"]
+    assert record["epochs"] * record["first_epoch_s"] <= record["budget_s"] or record["epochs"] == 1
+    if name == "cifar10":  # chapter 10 reports the flip-averaged accuracy next to the single view
+        assert abs(record["test_accuracy_flips"] - record["test_accuracy"]) < 0.05
     assert f"{name}.npz" in record["data_source"] or "keras.datasets" in record["data_source"]
     env = record["environment"]
     assert env["device"] in {"CPU", "GPU"} and env["cpu_count"] >= 1 and len(env["loadavg_1_5_15"]) == 3

@@ -135,28 +135,47 @@ class _Clock:
         return next(self.times)
 
 
-def test_epoch_budget_fixes_the_run_length_after_the_first_epoch():
-    schedule = models.WarmupCosine(1e-3, warmup_steps=10, total_steps=300)
-    budget = train.EpochBudget(130, max_epochs=30, steps_per_epoch=10, schedule=schedule, clock=_Clock(0.0, 40.0))
+def _drive(budget, max_epochs=30):
+    """Run ``budget``'s hooks as ``fit`` would; returns after which epochs it asked to stop."""
     budget.set_model(SimpleNamespace(stop_training=False))
+    budget.on_train_begin()
     stopped = []
-    for epoch in range(30):
+    for epoch in range(max_epochs):
         budget.on_epoch_begin(epoch)
         budget.on_epoch_end(epoch)
         stopped.append(budget.model.stop_training)
         if budget.model.stop_training:
             break
-    assert budget.first_epoch_s == 40 and budget.epochs == 3 == len(stopped)  # 130 // 40
-    assert stopped == [False, False, True]
+    return stopped
+
+
+def test_epoch_budget_plans_from_the_first_epoch():
+    schedule = models.WarmupCosine(1e-3, warmup_steps=10, total_steps=300)
+    budget = train.EpochBudget(130, max_epochs=30, steps_per_epoch=10, schedule=schedule,
+                               clock=_Clock(0.0, 40.0, 80.0, 120.0))
+    assert _drive(budget) == [False, False, True]  # 130 // 40 = 3 epochs
+    assert budget.first_epoch_s == 40 and budget.epochs == 3
     # The schedule now ends at step 30: halfway through its decay at step 20, zero at the end.
     assert float(schedule(20)) == pytest.approx(0.5e-3, rel=1e-5)
     assert float(schedule(30)) == pytest.approx(0, abs=1e-9)
 
-    slow = train.EpochBudget(10, max_epochs=30, steps_per_epoch=10, schedule=schedule, clock=_Clock(0.0, 40.0))
-    slow.set_model(SimpleNamespace(stop_training=False))
-    slow.on_epoch_begin(0)
-    slow.on_epoch_end(0)
-    assert slow.epochs == 1 and slow.model.stop_training  # over budget already: stop after one epoch
+    slow = train.EpochBudget(10, max_epochs=30, steps_per_epoch=10, clock=_Clock(0.0, 40.0))
+    assert _drive(slow) == [True] and slow.epochs == 1  # over budget already: one epoch
+
+
+def test_epoch_budget_cuts_the_plan_when_epochs_slow_down():
+    schedule = models.WarmupCosine(1e-3, warmup_steps=10, total_steps=300)
+    # Planned 1000 // 100 = 10 epochs; from the third on they take 150 s, so after epoch 3 (350 s
+    # spent, 650 s left = 4 more) the plan is cut to 7, and the run ends within its budget.
+    ticks = [0.0, 100.0, 200.0] + [200.0 + 150 * k for k in range(1, 8)]
+    budget = train.EpochBudget(1000, max_epochs=30, steps_per_epoch=10, schedule=schedule, clock=_Clock(*ticks))
+    stopped = _drive(budget)
+    assert budget.epochs == len(stopped) == 7 and stopped[-1] and not any(stopped[:-1])
+    assert ticks[len(stopped)] <= 1000
+    assert float(schedule(70)) == pytest.approx(0, abs=1e-9) and float(schedule(69)) > 0
+    # Faster epochs never lengthen the plan: the schedule was set for the first estimate.
+    fast = train.EpochBudget(300, max_epochs=30, steps_per_epoch=10, clock=_Clock(0.0, 100.0, 110.0, 120.0))
+    assert _drive(fast) == [False, False, True]
 
 
 def test_budgeted_fit_stops_with_the_learning_rate_at_zero():
@@ -166,7 +185,7 @@ def test_budgeted_fit_stops_with_the_learning_rate_at_zero():
     steps = 4  # 58 training images (10 % held out) in batches of 16
     model = train.build("mnist", steps, epochs=6)
     schedule = model.optimizer._learning_rate
-    budget = train.EpochBudget(3.0, max_epochs=6, steps_per_epoch=steps, schedule=schedule, clock=_Clock(0.0, 1.5))
+    budget = train.EpochBudget(3.0, max_epochs=6, steps_per_epoch=steps, schedule=schedule, clock=_Clock(0.0, 1.5, 3.0))
     history, _ = train.fit(model, x, y, epochs=6, batch_size=16, verbose=0, callbacks=[budget])
     assert len(history["loss"]) == budget.epochs == 2
     assert int(model.optimizer.iterations) == 2 * steps
