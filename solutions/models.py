@@ -153,8 +153,9 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     """Learning rate rising linearly from ``peak / 10`` to ``peak`` over ``warmup_steps``, then
     falling along half a cosine to 0 at ``total_steps`` (and staying there).
 
-    ``total_steps`` lives in a variable, so :meth:`set_total_steps` can still change the length of a
-    run during its warm-up (``train.run`` fixes it once it has timed its first epoch).
+    ``total_steps`` lives in a variable, so :meth:`set_total_steps` can change the length of a run
+    while it trains: ``train.EpochBudget`` fixes it after timing the first epoch (the warm-up) and
+    shortens it, bending the decay down sooner, if later epochs run slower.
     """
 
     def __init__(self, peak: float, warmup_steps: int, total_steps: int):

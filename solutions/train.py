@@ -9,6 +9,7 @@ count, versions, CPU/GPU, machine load, data source, per-epoch history). Full ru
 Full runs have a time budget: the run times its first epoch (the learning rate's warm-up), plans how
 many epochs fit (capped) and shortens the plan if later epochs run slower; the learning-rate schedule
 follows the plan, so it always runs to its end.
+
 Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
 and by the recipe.
 """
@@ -54,7 +55,7 @@ class RunConfig:
 CONFIGS = {
     "mnist": {"full": RunConfig(None, None, max_epochs=15, budget_s=270),
               "quick": RunConfig(3000, 1000, max_epochs=2, budget_s=None, batch_size=32)},
-    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1650, test_flips=True),
+    "cifar10": {"full": RunConfig(None, None, max_epochs=30, budget_s=1700, test_flips=True),
                 "quick": RunConfig(2000, 500, max_epochs=3, budget_s=None, batch_size=32, test_flips=True)},
 }
 
