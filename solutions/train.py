@@ -221,7 +221,9 @@ def load_note(environment: dict) -> str:
     if load > cores:
         return "other jobs kept the machine busy, so the run had only a fraction of its cores"
     if load > cores / 2:
-        return "other work was running too, so the run did not have every core to itself"
+        # The one-minute average lags: it also counts work that ended just before the run started.
+        return ("the machine had been busy within the last minute (other work, or work that had just "
+                "ended), so the run may not have had every core to itself at first")
     return "the machine was otherwise nearly idle"
 
 
