@@ -166,6 +166,14 @@ def test_figures_are_numbered_with_caption_and_alt_text(pages):
     assert not problems, "\n".join(problems)
 
 
+def test_markdown_tables_that_cells_display_render_as_tables(pages):
+    """Results tables are printed with ``display(Markdown(...))``; none may end up as a paragraph of pipes."""
+    raw = {doc: m.group(0)[:60] for doc, path in pages.items()
+           for m in [re.search(r"<p>\|[^<]*\|\s*\n\|", path.read_text())] if m}
+    assert not raw, f"pipe tables rendered as text: {raw}"
+    assert "<table" in pages["book/10-cifar10"].read_text()  # the ladder's results table
+
+
 def test_numbered_equations_carry_their_number(pages):
     for doc, path in pages.items():
         text = path.read_text()
