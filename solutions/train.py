@@ -101,9 +101,8 @@ class EpochBudget(keras.callbacks.Callback):
     def __init__(self, budget_s: float, max_epochs: int, steps_per_epoch: int, schedule=None,
                  clock=time.perf_counter):
         super().__init__()
-        self.budget_s, self.max_epochs, self.steps_per_epoch = budget_s, max_epochs, steps_per_epoch
-        self.schedule, self.clock = schedule, clock
-        self.first_epoch_s, self.epochs = None, max_epochs
+        self.budget_s, self.steps_per_epoch, self.schedule, self.clock = budget_s, steps_per_epoch, schedule, clock
+        self.first_epoch_s, self.epochs = None, max_epochs  # ``epochs``: the plan, only ever cut
 
     def on_train_begin(self, logs=None):
         self._start = self._last = self.clock()
