@@ -1,8 +1,8 @@
-"""Autograding for the CNN course: checks, mistake diagnosis, shortcut and tampering detection, CLI.
+"""Autograding for the CNN course: trusted checks, mistake diagnosis, a sandboxed pool, the CLI.
 
-Importing the package captures the NumPy functions and reference implementations the checks use
-(see :mod:`autograder._safe` and :mod:`autograder._reference`); the first, locked cell of every
-exercise notebook imports it so that this happens before any student code runs.  The checks
-themselves live in :mod:`autograder.checks`; the instructor CLI is ``python -m autograder``.
+Student code runs only in a sandboxed kernel (:mod:`autograder.sandbox`, :mod:`autograder.kernel`);
+the checks (:mod:`autograder.checks`), the reference package and the gradebook stay in the
+grader's processes, which talk to the kernel in plain data (:mod:`autograder.bridge`). Grading one
+submission is the list of stages in :mod:`autograder.pipeline`; the instructor CLI is
+``python -m autograder``.
 """
-from . import _safe, _reference  # noqa: F401  (import order matters: capture before student code)

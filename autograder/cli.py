@@ -37,19 +37,22 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .runner import describe_sandbox, grade, progress_bar
-    from .sandbox import effective_limits
+    from .runner import grade, progress_bar
+    from .sandbox import describe
 
     course = _course(args)
     limits = course.limits(args.id)
-    for line in describe_sandbox(effective_limits(limits)):
+    for line in describe(limits, sandboxed=not args.no_sandbox):
         print(f"sandbox: {line}")
     results = grade(course, args.id, jobs=args.jobs, students=args.student, limits=limits,
-                    progress=progress_bar())
-    problems = {s: r for s, r in results.items() if r["status"] != "graded" or r.get("reason")}
+                    progress=progress_bar(), sandbox=not args.no_sandbox, force=args.force)
+    if not results:
+        print(f"nothing to grade: every submission of {args.id} is in the report (--force regrades)")
+        return 0
+    problems = {s: r for s, r in results.items() if r.reason}
     print(f"graded {len(results)} submissions of {args.id}; {len(problems)} with problems")
     for student, r in sorted(problems.items()):
-        print(f"  {student}: {r['status']}: {r['reason']}")
+        print(f"  {student}: {r.status.value}: {r.reason}")
     print(f"report: {course.report_path(args.id)}")
     return 0
 
@@ -83,36 +86,48 @@ def cmd_check(args) -> int:
     return main(args.notebook, args.timeout)
 
 
+def _workspace_options(p: argparse.ArgumentParser, default) -> None:
+    p.add_argument("--course", default=default("course"), help="course workspace (default ./course)")
+    p.add_argument("--source", default=default(None), help="assignment sources (default exercises/source)")
+    p.add_argument("--release", default=default(None), help="student versions (default exercises/release)")
+    p.add_argument("--db-url", default=default(None),
+                   help="gradebook SQLAlchemy URL (default SQLite in the workspace)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
-    p.add_argument("--course", default="course", help="course workspace (default ./course)")
-    p.add_argument("--source", help="assignment sources (default exercises/source)")
-    p.add_argument("--release", help="student versions (default exercises/release)")
-    p.add_argument("--db-url", help="gradebook SQLAlchemy URL (default SQLite in the workspace)")
+    _workspace_options(p, lambda value: value)
+    # The same options after the subcommand, as instructors type them (`grade ID --course DIR`);
+    # SUPPRESS keeps a value given before the subcommand when none is given after it.
+    common = argparse.ArgumentParser(add_help=False)
+    _workspace_options(common, lambda value: argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("release", help="generate student notebooks (all or the named ones)")
+    s = sub.add_parser("release", parents=[common], help="generate student notebooks (all or the named ones)")
     s.add_argument("ids", nargs="*")
     s.set_defaults(func=cmd_release)
 
-    s = sub.add_parser("collect", help="import an LMS zip or folder of submissions")
+    s = sub.add_parser("collect", parents=[common], help="import an LMS zip or folder of submissions")
     s.add_argument("id")
     s.add_argument("path")
     s.add_argument("--pattern", default=DEFAULT_PATTERN,
                    help="regex on file names with a (?P<student>...) group")
     s.set_defaults(func=cmd_collect)
 
-    s = sub.add_parser("grade", help="autograde all collected submissions in parallel")
+    s = sub.add_parser("grade", parents=[common], help="autograde the collected submissions in parallel")
     s.add_argument("id")
     s.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
     s.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    s.add_argument("--force", action="store_true", help="regrade students already in the report")
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="run kernels without bubblewrap isolation (recorded in the report)")
     s.set_defaults(func=cmd_grade)
 
-    s = sub.add_parser("feedback", help="HTML feedback for every graded student")
+    s = sub.add_parser("feedback", parents=[common], help="HTML feedback for every graded student")
     s.add_argument("id")
     s.set_defaults(func=cmd_feedback)
 
-    s = sub.add_parser("export", help="grades.csv (per-test columns) or Gradescope results.json")
+    s = sub.add_parser("export", parents=[common], help="grades.csv (per-test columns) or Gradescope results.json")
     s.add_argument("ids", nargs="*")
     s.add_argument("--format", choices=["csv", "gradescope"], default="csv")
     s.add_argument("--output", help="file (csv) or folder (gradescope)")

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .results import SubmissionResult
 from .sandbox import Limits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,16 +47,16 @@ c.CourseDirectory.db_url = {db_url!r}
 c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 
-# Sandbox limits used by `python -m autograder grade` (see autograder/sandbox.py).
+# Limits of each submission's sandboxed kernel, used by `python -m autograder grade`
+# (see autograder/sandbox.py). Points held by the shortcut scan wait in formgrader for review.
 c.Autograder.cell_timeout = {cell_timeout}
 c.Autograder.notebook_timeout = {notebook_timeout}
+c.Autograder.call_timeout = {call_timeout}
 c.Autograder.memory_mb = {memory_mb}
 c.Autograder.cpu_seconds = {cpu_seconds}
 c.Autograder.output_bytes = {output_bytes}
+c.Autograder.reply_mb = {reply_mb}
 c.Autograder.max_processes = {max_processes}
-# Notebooks that rebind library functions or the checks (autograder.shortcuts): "flag" keeps the
-# score and flags the submission for review in the gradebook; "zero" gives 0 points.
-c.Autograder.on_tampering = "flag"
 # Keras assignments import TensorFlow, which needs a larger address space and more time.
 c.Autograder.overrides = {{
     "09-keras-mnist": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
@@ -83,8 +85,9 @@ class Course:
                 release=str(Path(release or REPO / "exercises" / "release").resolve()),
                 db_url=db_url or f"sqlite:///{self.root / 'gradebook.db'}",
                 cell_timeout=defaults.cell_timeout, notebook_timeout=defaults.notebook_timeout,
-                memory_mb=defaults.memory_mb, cpu_seconds=defaults.cpu_seconds,
-                output_bytes=defaults.output_bytes, max_processes=defaults.max_processes,
+                call_timeout=defaults.call_timeout, memory_mb=defaults.memory_mb,
+                cpu_seconds=defaults.cpu_seconds, output_bytes=defaults.output_bytes,
+                reply_mb=defaults.reply_mb, max_processes=defaults.max_processes,
             ))
         self.config: Config = PyFileConfigLoader(config_file.name, path=str(self.root)).load_config()
         # Explicit options win over the file (without rewriting it).
@@ -123,12 +126,14 @@ class Course:
                       if p.is_dir() and (p / f"{p.name}.ipynb").exists())
 
     @property
-    def on_tampering(self) -> str:
-        """What `grade` does with a notebook the tampering scan flags: "flag" or "zero"."""
-        value = self.config.get("Autograder", {}).get("on_tampering", "flag")
-        if value not in {"flag", "zero"}:
-            raise ValueError(f"c.Autograder.on_tampering must be 'flag' or 'zero', not {value!r}")
-        return value
+    def secret(self) -> str:
+        """A random key of this workspace that seeds each student's cases (never leaves the grader)."""
+        path = self.root / "grading_secret"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(16))
+        return path.read_text().strip()
 
     def limits(self, assignment: str) -> Limits:
         """Sandbox limits for ``assignment`` from the config (with per-assignment overrides)."""
@@ -152,13 +157,14 @@ class Course:
         return Gradebook(self.db_url, COURSE_ID)
 
     # -- reports ----------------------------------------------------------------------------------
-    def load_report(self, assignment: str) -> dict:
+    def load_report(self, assignment: str) -> dict[str, SubmissionResult]:
         path = self.report_path(assignment)
-        return json.loads(path.read_text()) if path.exists() else {}
+        data = json.loads(path.read_text()) if path.exists() else {}
+        return {student: SubmissionResult.from_json(entry) for student, entry in data.items()}
 
-    def save_report(self, assignment: str, report: dict) -> None:
+    def save_report(self, assignment: str, report: dict[str, SubmissionResult]) -> None:
         path = self.report_path(assignment)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
+        tmp.write_text(json.dumps({s: r.to_json() for s, r in sorted(report.items())}, indent=1, sort_keys=True))
         tmp.replace(path)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._reference import ref
+import solutions as ref
 
 
 @dataclass(frozen=True)

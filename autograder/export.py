@@ -32,7 +32,7 @@ def _rows(course: Course, assignment: str) -> tuple[list[str], list[dict]]:
         columns = [f"{assignment}/{name}" for _, name, _ in cells]
         rows = []
         for student in sorted(s.id for s in gb.students):
-            entry = report.get(student, {})
+            entry = report.get(student)
             row = {"student": student, "assignment": assignment, "max_score": a.max_score}
             try:
                 sub = gb.find_submission(assignment, student)
@@ -42,11 +42,11 @@ def _rows(course: Course, assignment: str) -> tuple[list[str], list[dict]]:
                 rows.append(row)
                 continue
             scores = {g.name: g.score for nb in sub.notebooks for g in nb.grades}
-            row.update(score=sub.score, status=entry.get("status", "graded"),
-                       reason=entry.get("reason", ""))
+            row.update(score=sub.score, status=entry.status.value if entry else "not graded",
+                       reason=entry.reason if entry else "", held_points=entry.held_points if entry else 0.0)
             row.update({col: scores.get(name, 0.0) for col, (_, name, _) in zip(columns, cells)})
             rows.append(row)
-    return ["student", "assignment", "score", "max_score", "status", "reason", *columns], rows
+    return ["student", "assignment", "score", "max_score", "held_points", "status", "reason", *columns], rows
 
 
 def export_csv(course: Course, assignments: list[str], out: Path) -> Path:
@@ -72,13 +72,13 @@ def export_gradescope(course: Course, assignments: list[str], out_dir: Path) -> 
         report = course.load_report(assignment)
         _, rows = _rows(course, assignment)
         for row in rows:
-            entry = report.get(row["student"], {})
+            entry = report.get(row["student"])
             tests = []
-            for name, cell in entry.get("cells", {}).items():
+            for name, cell in (entry.cells if entry else {}).items():
                 tests.append({"name": name, "score": row.get(f"{assignment}/{name}", 0.0),
-                              "max_score": cell["max_score"],
-                              "status": "passed" if not cell.get("error") else "failed",
-                              "output": cell.get("message", "")})
+                              "max_score": cell.max_score,
+                              "status": "passed" if cell.score else "failed",
+                              "output": cell.message})
             results = {"score": row["score"], "output": row["reason"] or row["status"],
                        "tests": tests}
             path = out_dir / assignment / row["student"] / "results.json"

@@ -1,31 +1,37 @@
-"""``grade``: autograde a class in parallel and merge the results into the gradebook.
+"""``grade``: grade a class in parallel; one submission can never stop the run.
 
-A pool of long-lived worker processes (nbgrader imported once per worker) each grades one
-submission at a time with :func:`autograder.grading.grade_one`. The parent process alone writes the
-gradebook, the autograded notebooks and the report, so a submission can neither corrupt them nor
-stop the run: a worker that dies or passes the notebook deadline is killed, the student gets a
-reason, and a fresh worker takes the next submission.
+A pool of long-lived worker processes (trusted: they run the checks, never student code) each
+grades one submission at a time with :func:`autograder.pipeline.grade_submission`. This process
+alone writes the gradebook, the autograded notebooks and the report, after every submission, so
+an interrupted run leaves everything graded so far recorded and a second ``grade`` resumes where it
+stopped (``force`` regrades). A worker that dies, hangs past its deadline or sends back garbage is
+replaced; its submission is marked ``crashed`` or ``timeout`` with the reason, and the run goes on.
 """
-
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import itertools
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
-import traceback
-from datetime import datetime
 from collections import deque
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .course import COURSE_ID, Course
-from .grading import Job, grade_one
-from .sandbox import Limits, ProcessGroup, effective_limits, pids_hierarchy, probe
+from .course import REPO, Course
+from .pipeline import grade_submission
+from .results import Status, SubmissionResult
+from .sandbox import INSTALL_HINT, Limits, ProcessGroup, pids_hierarchy, probe
+from .stages.context import Job
+from .stages.record import record
+
+# Imported here so that forked workers start with the checks and NumPy loaded (seconds each otherwise).
+from . import checks  # noqa: F401
 
 
 class GradingError(RuntimeError):
@@ -33,21 +39,20 @@ class GradingError(RuntimeError):
 
 
 def _worker(conn) -> None:
+    # A worker never outlives the grader, even when the grader is SIGKILLed.
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     while True:
-        job = conn.recv()
-        if job is None:
+        message = conn.recv()
+        if message is None:
             return
-        try:
-            result = grade_one(job)
-        except Exception:  # a bug of ours, not the student's: report it and carry on
-            result = {"student": job.student, "status": "error", "cells": {}, "notes": [],
-                      "reason": "internal grader error: " + traceback.format_exc(limit=3)[-800:]}
-        conn.send(result)
+        job, key = message
+        checks.grade_as(key)
+        result, autograded = grade_submission(job)
+        conn.send((result.to_json(), autograded))
 
 
 class _Worker:
-    def __init__(self, ctx, index: int):
-        self.index = index
+    def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child,), daemon=True)
         self.process.start()
@@ -60,186 +65,142 @@ class _Worker:
         self.process.join()
 
 
-def make_template(course: Course, assignment: str, run_dir: Path) -> tuple[Path, Path]:
-    """Copy the assignment's gradebook records and its non-notebook files into ``run_dir``."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    template = run_dir / "template.db"
-    with course.gradebook() as src:
-        try:
-            a = src.find_assignment(assignment)
-            if not a.notebooks:  # left behind by a release that failed
-                raise MissingEntry(assignment)
-        except MissingEntry:
-            raise GradingError(f"assignment {assignment!r} is not (fully) in the gradebook: run "
-                               f"`python -m autograder release {assignment}` first") from None
-        with Gradebook(f"sqlite:///{template}", COURSE_ID) as dst:
-            dst.update_or_create_assignment(assignment, duedate=a.duedate)
-            for nb in a.notebooks:
-                dst.update_or_create_notebook(nb.name, assignment)
-                for c in nb.grade_cells:
-                    dst.update_or_create_grade_cell(c.name, nb.name, assignment,
-                                                    max_score=c.max_score, cell_type=c.cell_type)
-                for c in nb.solution_cells:
-                    dst.update_or_create_solution_cell(c.name, nb.name, assignment)
-                for c in nb.task_cells:
-                    dst.update_or_create_task_cell(c.name, nb.name, assignment,
-                                                   max_score=c.max_score, cell_type=c.cell_type)
-                for c in nb.source_cells:
-                    dst.update_or_create_source_cell(c.name, nb.name, assignment,
-                                                     cell_type=c.cell_type, locked=c.locked,
-                                                     source=c.source, checksum=c.checksum)
-    files = run_dir / "source_files"
-    shutil.copytree(course.source_dir / assignment, files,
-                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
-    return template, files
-
-
 def submitted_students(course: Course, assignment: str) -> list[str]:
     base = course.root / "submitted"
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir()) if base.exists() else []
 
 
-def grade(course: Course, assignment: str, jobs: int | None = None,
-          students: list[str] | None = None, limits: Limits | None = None,
-          progress=None) -> dict:
-    """Grade every collected submission of ``assignment``; return {student: result}."""
-    students = students or submitted_students(course, assignment)
-    if not students:
+def _received(job: Job, message) -> tuple[SubmissionResult, Path | None]:
+    """The worker's reply as a typed result; anything malformed marks the submission crashed."""
+    try:
+        data, autograded = message
+        result = SubmissionResult.from_json(data)
+        if (result.student, result.assignment) != (job.student, job.assignment):
+            raise ValueError("result for another submission")
+        return result, Path(autograded) if autograded else None
+    except Exception as exc:
+        return _failed(job, Status.CRASHED, f"the grading process sent back an unreadable result ({exc})"), None
+
+
+def _failed(job: Job, status: Status, reason: str) -> SubmissionResult:
+    result = SubmissionResult(job.student, job.assignment)
+    result.fail(status, reason)
+    return result
+
+
+def grade(course: Course, assignment: str, jobs: int | None = None, students: list[str] | None = None,
+          limits: Limits | None = None, progress=None, *, sandbox: bool = True,
+          force: bool = False) -> dict[str, SubmissionResult]:
+    """Grade the collected submissions of ``assignment``; return {student: result} of this run.
+
+    Students already in the report are skipped unless ``force`` (or named in ``students``).
+    """
+    from .assignment import AssignmentError, load
+
+    try:
+        spec = load(course.source_dir, course.release_dir, assignment)
+    except AssignmentError as exc:
+        raise GradingError(str(exc)) from None
+    with course.gradebook() as gb:
+        if not any(a.name == assignment and a.notebooks for a in gb.assignments):
+            raise GradingError(f"assignment {assignment!r} is not (fully) in the gradebook: run "
+                               f"`python -m autograder release {assignment}` first")
+    if sandbox and (why := probe()):
+        raise GradingError(f"the kernel sandbox cannot be set up: {why}. To fix it, {INSTALL_HINT}.")
+    everyone = submitted_students(course, assignment)
+    if not everyone:
         raise GradingError(f"no submissions for {assignment!r} in {course.root / 'submitted'}: "
                            f"run `python -m autograder collect {assignment} PATH` first")
-    limits = effective_limits(limits or course.limits(assignment))
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(students)))
-    run_dir = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
-    results: dict[str, dict] = {}
-    try:
-        template, files = make_template(course, assignment, run_dir)
-        queue = deque(
-            Job(assignment, s, str(course.submitted(s, assignment) / f"{assignment}.ipynb"),
-                str(template), str(files), str(run_dir / "jobs" / s),
-                dataclasses.replace(limits, hide=(str(course.root), str(run_dir))),
-                course.on_tampering)
-            for s in students)
-        (run_dir / "jobs").mkdir()
-        ctx = multiprocessing.get_context("fork")
-        workers = [_Worker(ctx, i) for i in range(jobs)]
-        groups: dict[str, ProcessGroup] = {}
-        serial = itertools.count()
-        # Hard deadline per notebook: its own limit plus kernel start-up and nbgrader overhead.
-        hard = (limits.notebook_timeout or 3600) + 120
-        try:
-            while queue or any(w.job for w in workers):
-                for w in workers:
-                    if w.job is None and queue:
-                        job = queue.popleft()
-                        if limits.max_processes:
-                            groups[job.student] = ProcessGroup.create(
-                                pids_hierarchy(), f"{run_dir.name}-{next(serial)}", limits.max_processes)
-                            job.limits = dataclasses.replace(
-                                job.limits, cgroup=str(groups[job.student].path))
-                        w.job, w.deadline = job, time.monotonic() + hard
-                        w.conn.send(job)
-                busy = [w for w in workers if w.job]
-                wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
-                for i, w in enumerate(workers):
-                    if w.job is None:
-                        continue
-                    result = None
-                    if w.conn.poll():
-                        result = w.conn.recv()
-                    elif not w.process.is_alive():
-                        result = _failed(w.job, "the grading process died "
-                                                f"(exit code {w.process.exitcode})")
-                    elif time.monotonic() > w.deadline:
-                        result = _failed(w.job, f"stopped after {hard} s (notebook time limit)")
-                    if result is None:
-                        continue
-                    if not w.process.is_alive() or result.get("status") == "timeout":
-                        w.kill()
-                        workers[i] = w = _Worker(ctx, w.index)
-                    job, w.job = w.job, None
-                    if job.student in groups:  # whatever the kernel left running ends here
-                        groups.pop(job.student).kill_and_remove()
-                    merge(course, job, result)
-                    shutil.rmtree(job.workdir, ignore_errors=True)
-                    results[job.student] = result
-                    if progress:
-                        progress(result, len(results), len(students))
-        finally:
-            for w in workers:
-                if w.process.is_alive():
-                    w.conn.send(None)
-                    w.process.join(timeout=5)
-                    if w.process.is_alive():
-                        w.kill()
-            for group in groups.values():  # left by an interrupted run
-                group.kill_and_remove()
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
     report = course.load_report(assignment)
-    report.update(results)
-    course.save_report(assignment, report)
+    todo = students or [s for s in everyone if force or s not in report]
+    limits = limits or course.limits(assignment)
+    results: dict[str, SubmissionResult] = {}
+    if not todo:
+        return results
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
+    secret = course.secret
+    queue = deque(Job(assignment, s, course.submitted(s, assignment) / f"{assignment}.ipynb",
+                      course.source_dir, course.release_dir, run_dir / s, limits, sandboxed=sandbox,
+                      course_package=REPO / "solutions" if spec.uses_course_package else None)
+                  for s in todo)
+    ctx = multiprocessing.get_context("fork")
+    workers = [_Worker(ctx) for _ in range(jobs)]
+    groups: dict[str, ProcessGroup] = {}
+    serial = itertools.count()
+    hierarchy = pids_hierarchy() if limits.max_processes else None
+    # Per notebook: its own limit plus kernel start-ups and the checks' own time.
+    hard = (limits.notebook_timeout or 3600) * 2 + 120
+    try:
+        while queue or any(w.job for w in workers):
+            for w in workers:
+                if w.job is None and queue:
+                    job = queue.popleft()
+                    if hierarchy is not None:
+                        try:
+                            groups[job.student] = ProcessGroup.create(
+                                hierarchy, f"{run_dir.name}-{next(serial)}", limits.max_processes)
+                            job = dataclasses.replace(job, cgroup=str(groups[job.student].path))
+                        except OSError:
+                            pass  # unlimited processes for this one; the report's sandbox line says so
+                    w.job, w.deadline = job, time.monotonic() + hard
+                    w.conn.send((job, f"{secret}/{job.student}/{job.assignment}"))
+            busy = [w for w in workers if w.job]
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            for i, w in enumerate(workers):
+                if w.job is None:
+                    continue
+                autograded = None
+                if w.conn.poll():
+                    try:
+                        result, autograded = _received(w.job, w.conn.recv())
+                    except (EOFError, OSError) as exc:
+                        result = _failed(w.job, Status.CRASHED, f"the grading process died ({exc!r})")
+                elif not w.process.is_alive():
+                    result = _failed(w.job, Status.CRASHED,
+                                     f"the grading process died (exit code {w.process.exitcode})")
+                elif time.monotonic() > w.deadline:
+                    result = _failed(w.job, Status.TIMEOUT, f"stopped after {hard} s (notebook time limit)")
+                else:
+                    continue
+                job, w.job = w.job, None
+                if result.status in (Status.CRASHED, Status.TIMEOUT) or not w.process.is_alive():
+                    w.kill()
+                    workers[i] = _Worker(ctx)
+                if job.student in groups:  # whatever the kernel left running ends here
+                    groups.pop(job.student).kill_and_remove()
+                if not sandbox:
+                    result.notes.append("graded without the sandbox (--no-sandbox)")
+                record(course, result, autograded)
+                shutil.rmtree(job.workdir, ignore_errors=True)
+                results[job.student] = report[job.student] = result
+                course.save_report(assignment, report)
+                if progress:
+                    progress(result, len(results), len(todo))
+    finally:
+        for w in workers:
+            if w.process.is_alive():
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+                w.process.join(timeout=5)
+                if w.process.is_alive():
+                    w.kill()
+        for group in groups.values():  # left by an interrupted run
+            group.kill_and_remove()
+        shutil.rmtree(run_dir, ignore_errors=True)
     return results
-
-
-def _failed(job: Job, reason: str) -> dict:
-    status = "timeout" if "time limit" in reason else "crashed"
-    return {"student": job.student, "assignment": job.assignment, "status": status,
-            "reason": reason, "notes": [], "cells": {}}
-
-
-def merge(course: Course, job: Job, result: dict) -> None:
-    """Write one result into the gradebook and the autograded folder (parent process only).
-
-    Idempotent: the submission row is created or updated, never duplicated, and manual scores
-    given in the formgrader are left alone. Ungradable submissions get 0 on autograded cells.
-    """
-    dest = course.autograded(job.student, job.assignment)
-    with course.gradebook() as gb:
-        gb.update_or_create_student(job.student)
-        stamp = result.get("timestamp")  # from the exchange's timestamp.txt: late penalties
-        submission = gb.update_or_create_submission(
-            job.assignment, job.student,
-            **({"timestamp": datetime.fromisoformat(stamp)} if stamp else {}))
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                cell = result["cells"].get(grade.name)
-                if cell is not None:
-                    grade.auto_score = cell["auto_score"]
-                    grade.needs_manual_grade = cell["needs_manual_grade"]
-                elif grade.cell.cell_type == "code" or grade.auto_score is not None:
-                    grade.auto_score = 0.0
-                    grade.needs_manual_grade = False
-            notebook.flagged = bool(result.get("flagged"))
-            if "late_penalty" in result:
-                notebook.late_submission_penalty = result["late_penalty"]
-        gb.db.commit()
-        score = sum(g.score for nb in submission.notebooks for g in nb.grades)
-        result["score"], result["max_score"] = score, submission.max_score
-    shutil.rmtree(dest, ignore_errors=True)
-    src = result.get("autograded")
-    if src and os.path.isfile(src) and not os.path.islink(src):
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest / f"{job.assignment}.ipynb")
-        result["autograded"] = str(dest / f"{job.assignment}.ipynb")
-    else:
-        result["autograded"] = None
-
-
-def describe_sandbox(limits: Limits) -> list[str]:
-    return probe().describe(limits)
 
 
 def progress_bar(stream=None):
     """A text progress callback: one line per student and a running bar (on stderr by default)."""
-    def callback(result: dict, done: int, total: int) -> None:
+    def callback(result: SubmissionResult, done: int, total: int) -> None:
         out = stream or sys.stderr  # looked up per call: sys.stderr may be replaced after import
         width = 30
         filled = int(width * done / total)
-        score = result.get("score")
-        shown = (f"{score:g}/{result.get('max_score', 0):g}" if score is not None else "-")
-        reason = f"  ({result['reason']})" if result.get("reason") else ""
-        out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  "
-                  f"{result['student']}: {result['status']} {shown}{reason}\n")
+        reason = f"  ({result.reason})" if result.reason else ""
+        out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {result.student}: "
+                  f"{result.status.value} {result.score:g}/{result.max_score:g}{reason}\n")
         out.flush()
     return callback

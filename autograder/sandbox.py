@@ -1,23 +1,25 @@
-"""Run a student's kernel with limits: memory, CPU time, no network, no access to other files.
+"""Where a submission's kernel runs: bubblewrap namespaces, resource limits and a pids cgroup.
 
-Two halves:
+The kernel is the only process that runs student code. It is started as
 
-* :class:`Limits` and :func:`probe` run in the grading process. ``probe()`` finds out once which
-  isolation the machine allows (network namespaces and dropping privileges need root or
-  user namespaces) so the CLI can say what is and is not enforced instead of failing silently.
-* ``autograder/_launcher.py LIMITS_JSON -- KERNEL_ARGV...`` is the kernel launcher that
-  :class:`SandboxKernelManager` puts in front of the normal ``ipykernel`` command. It applies
-  the limits to itself and then ``exec``\\ s the kernel, so the kernel inherits all of them.
+    python -I _launcher.py LIMITS_JSON -- bwrap [namespaces and mounts] -- python -m ipykernel ...
 
-With a network namespace the kernel cannot reach the TCP loopback of the grading process, so the
-kernel and its client talk over Unix-domain sockets (ZeroMQ ``ipc`` transport) instead.
+The launcher (standard library only) joins the submission's pids cgroup and sets the rlimits,
+then becomes bubblewrap, which puts the kernel in new user, PID, network, IPC, UTS, cgroup and
+mount namespaces: the system and the Python installation read-only, a private ``/tmp``, and
+writable only the submission's own directories (its working copy, the reply box, the kernel's
+sockets). The course workspace, the gradebook, the reference package, the check library and the
+other submissions are simply not there. It runs as an unprivileged user with no capabilities, and
+dies with the grading worker that started it.
+
+:func:`probe` tries this once per grading run; when it cannot be set up, ``grade`` refuses and says
+why, unless the instructor passes ``--no-sandbox`` (recorded in every report entry).
 """
-
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,105 +27,135 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-
-CLONE_NEWNET = 0x40000000
-CLONE_NEWNS = 0x00020000
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_launcher.py")
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow "
+                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 where that "
+                "setting exists), or pass --no-sandbox to grade without isolation")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The kernel sandbox cannot be set up on this machine."""
 
 
 @dataclasses.dataclass
 class Limits:
-    """Resource limits for one submission's kernel (0 or None switches a limit off)."""
+    """Resource limits for one submission (0 switches a limit off)."""
 
-    cell_timeout: int = 60  # seconds of wall time per cell
+    cell_timeout: int = 60  # seconds of wall time per notebook cell
     notebook_timeout: int = 600  # seconds of wall time for the whole notebook
-    memory_mb: int = 4096  # RLIMIT_AS: address space of the kernel
-    cpu_seconds: int = 300  # RLIMIT_CPU: CPU time of the kernel
+    call_timeout: int = 60  # seconds for one call of a student function by a check
+    memory_mb: int = 4096  # RLIMIT_AS of the kernel
+    cpu_seconds: int = 300  # RLIMIT_CPU of the kernel
     file_size_mb: int = 64  # RLIMIT_FSIZE: largest file the kernel may write
-    output_bytes: int = 100_000  # outputs kept per cell; the rest is dropped
-    # processes and threads of the kernel and everything it starts (a pids cgroup): stops fork
-    # bombs, which RLIMIT_NPROC cannot when kernels run as root. TensorFlow alone starts ~100.
+    output_bytes: int = 100_000  # outputs kept per cell; the rest is cut with a note
+    reply_mb: int = 64  # largest reply (arrays, a saved model) the grader reads back per call
+    # processes and threads of the kernel and all it starts (a pids cgroup): stops fork bombs,
+    # which RLIMIT_NPROC cannot for a uid shared with other work. TensorFlow alone starts ~100.
     max_processes: int = 512
-    no_network: bool = True
-    isolate_files: bool = True
-    # imported by the kernel before any cell: the checks capture NumPy and the reference code
-    # even if a notebook's setup cell were somehow not restored ("" to switch off)
-    preload: str = "autograder.checks"
-    # filled in per submission by the grader: the kernel's own directory, and what to hide
-    job_dir: str = ""
-    hide: tuple = ()
-    cgroup: str = ""  # the submission's pids cgroup, which the kernel joins before it starts
 
 
-@dataclasses.dataclass
-class Capabilities:
-    """What isolation this machine supports for the current user."""
+@dataclasses.dataclass(frozen=True)
+class KernelDirs:
+    """The directories one kernel sees besides the read-only system."""
 
-    network_namespace: bool
-    mount_namespace: bool
-    reason: str
-    process_groups: bool = False  # a writable pids cgroup hierarchy (see ProcessGroup)
+    work: Path  # the notebook's directory: its current directory and HOME (writable)
+    inbox: Path  # requests from the grader (read-only in the sandbox)
+    outbox: Path  # replies to the grader (writable)
+    sockets: Path  # the kernel's connection file and Unix sockets (writable)
+    packages: tuple[Path, ...] = ()  # Python packages the notebook imports, shown read-only at PACKAGES
 
-    def describe(self, limits: Limits) -> list[str]:
-        """Human-readable lines about what is enforced."""
-        lines = [
-            f"cell timeout {limits.cell_timeout}s, notebook timeout {limits.notebook_timeout}s, "
-            f"memory {limits.memory_mb} MiB, CPU {limits.cpu_seconds}s, "
-            f"output {limits.output_bytes} bytes per cell"
-        ]
-        if limits.no_network:
-            lines.append(
-                "network: blocked (kernel in its own network namespace)"
-                if self.network_namespace
-                else f"network: NOT blocked ({self.reason})"
-            )
-        if limits.isolate_files:
-            lines.append(
-                "files: kernel sees only its own copy (workspace and other submissions hidden, "
-                "course code read-only, no capabilities)"
-                if self.mount_namespace
-                else "files: NOT isolated (no mount namespace for this user); the kernel works "
-                "in a temporary copy but could reach other files by absolute path"
-            )
-        if limits.max_processes:
-            lines.append(
-                f"processes: at most {limits.max_processes} per kernel, threads included, all "
-                "killed when its notebook is done (pids cgroup)"
-                if self.process_groups
-                else "processes: NOT limited, and a kernel's child processes may outlive it "
-                "(no writable pids cgroup: needs root)"
-            )
-        return lines
+    @classmethod
+    def create(cls, root: Path, packages: tuple[Path, ...] = ()) -> "KernelDirs":
+        dirs = cls(root / "work", root / "inbox", root / "outbox", root / "sockets", packages)
+        for path in (dirs.work, dirs.inbox, dirs.outbox, dirs.sockets):
+            path.mkdir(parents=True, exist_ok=True)
+        return dirs
+
+
+def _python_trees() -> list[str]:
+    """The interpreter's installation and the virtual environment (read-only in the sandbox)."""
+    trees = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable))}
+    return sorted(t for t in trees if not any(t != o and t.startswith(o + os.sep) for o in trees))
+
+
+_SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                 "/etc/fonts", "/etc/alternatives", "/etc/ssl/certs", "/etc/mime.types")
+
+
+#: Where the sandbox shows the packages an assignment's set-up cell imports (``KernelDirs.packages``).
+PACKAGES = "/opt/cnn-course"
+
+
+def bwrap_argv(dirs: KernelDirs) -> list[str]:
+    """The bubblewrap command line (up to its ``--``) for a kernel that sees only ``dirs``."""
+    argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000",
+            "--gid", "1000", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    for path in _SYSTEM_FILES:
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    for tree in _python_trees():
+        argv += ["--ro-bind", tree, tree]
+    for package in dirs.packages:
+        argv += ["--ro-bind", str(package), f"{PACKAGES}/{package.name}"]
+    argv += ["--ro-bind", str(dirs.inbox), str(dirs.inbox)]
+    for rw in (dirs.work, dirs.outbox, dirs.sockets):
+        argv += ["--bind", str(rw), str(rw)]
+    home = dirs.work / ".home"
+    env = {"HOME": str(home), "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+           "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home / "mpl"),
+           "IPYTHONDIR": str(home / "ipython"), "JUPYTER_RUNTIME_DIR": str(dirs.sockets),
+           "PYTHONNOUSERSITE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+           # a library's warning on stderr must not clutter the student's feedback
+           "PYTHONWARNINGS": "ignore"}
+    if dirs.packages:
+        env["PYTHONPATH"] = PACKAGES
+    if os.environ.get("CNN_COURSE_QUICK"):
+        env["CNN_COURSE_QUICK"] = os.environ["CNN_COURSE_QUICK"]
+    argv.append("--clearenv")
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv + ["--chdir", str(dirs.work)]
 
 
 @lru_cache(maxsize=1)
-def probe() -> Capabilities:
-    """Test once whether network and mount namespaces can be created here."""
+def probe() -> str:
+    """Start a throw-away sandbox once; return '' when it works, else the reason it does not."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    import tempfile
 
-    def works(flag: int) -> bool:
-        code = ("import ctypes,sys;"
-                f"sys.exit(0 if ctypes.CDLL(None, use_errno=True).unshare({flag}) == 0 else 1)")
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = bwrap_argv(KernelDirs.create(Path(tmp))) + ["--", sys.executable, "-I", "-c", "print(1)"]
         try:
-            return subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
-        except (OSError, subprocess.SubprocessError):
-            return False
-
-    netns = works(CLONE_NEWNET)
-    reason = "" if netns else "unshare(CLONE_NEWNET) is not permitted for this user"
-    return Capabilities(network_namespace=netns, mount_namespace=works(CLONE_NEWNS), reason=reason,
-                        process_groups=pids_hierarchy() is not None)
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"bwrap could not be started: {exc}"
+    if run.returncode != 0 or run.stdout.strip() != "1":
+        return f"bwrap failed: {(run.stderr.strip().splitlines() or ['no message'])[-1]}"
+    return ""
 
 
-def effective_limits(limits: Limits, caps: Capabilities | None = None) -> Limits:
-    """Switch off the isolation features the machine cannot provide."""
-    caps = caps or probe()
-    return dataclasses.replace(
-        limits,
-        no_network=limits.no_network and caps.network_namespace,
-        isolate_files=limits.isolate_files and caps.mount_namespace,
-        max_processes=limits.max_processes if caps.process_groups else 0,
-    )
+def describe(limits: Limits, sandboxed: bool) -> list[str]:
+    """What is enforced, as ``grade`` prints it and the report records it."""
+    lines = [f"cell timeout {limits.cell_timeout}s, notebook timeout {limits.notebook_timeout}s, "
+             f"call timeout {limits.call_timeout}s, memory {limits.memory_mb} MiB, CPU "
+             f"{limits.cpu_seconds}s, output {limits.output_bytes} bytes per cell"]
+    lines.append("isolation: bubblewrap (user, PID, network, IPC and mount namespaces; read-only "
+                 "system; only the submission's own directories writable)" if sandboxed else
+                 "isolation: NONE (--no-sandbox): the kernel runs with the grader's user and sees "
+                 "its files")
+    if limits.max_processes:
+        lines.append(f"processes: at most {limits.max_processes} per kernel, all killed when its "
+                     "notebook is done (pids cgroup)" if pids_hierarchy() else
+                     "processes: NOT limited (no writable pids cgroup hierarchy for this user)")
+    return lines
 
 
 @lru_cache(maxsize=1)
@@ -147,7 +179,7 @@ def pids_hierarchy() -> Path | None:
 class ProcessGroup:
     """A pids cgroup for one submission's kernel: caps its processes, and ends every one of them.
 
-    The kernel launcher joins the group before it becomes the kernel, so everything the student's
+    The kernel launcher joins the group before it becomes bubblewrap, so everything the student's
     code forks is counted and, when the notebook is done, killed, even processes that detached.
     """
 
@@ -187,31 +219,3 @@ class ProcessGroup:
             self.path.rmdir()
         except OSError:  # gone already, or a process that would not die: never stop the class run
             pass
-
-
-class SandboxKernelManager(AsyncKernelManager):
-    """Kernel manager that starts the kernel through the sandbox launcher.
-
-    The limits travel in the class attribute ``sandbox_limits`` because nbclient builds the manager
-    itself; the grading worker sets it before each notebook.
-    """
-
-    sandbox_limits: Limits = Limits()
-    #: private directory of the current submission (connection file, ipc sockets, HOME)
-    sandbox_dir: str = ""
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        if self.sandbox_limits.preload:
-            cmd.append(f"--IPKernelApp.exec_lines=import {self.sandbox_limits.preload}")
-        payload = json.dumps({**dataclasses.asdict(self.sandbox_limits), "home": self.sandbox_dir})
-        # -I: the launcher imports nothing but the standard library (not this package).
-        return [sys.executable, "-I", LAUNCHER, payload, "--", *cmd]
-
-    async def _async_pre_start_kernel(self, **kw):
-        if self.sandbox_dir:
-            self.connection_file = os.path.join(self.sandbox_dir, "kernel.json")
-            if self.sandbox_limits.no_network:
-                self.transport = "ipc"
-                self.ip = os.path.join(self.sandbox_dir, "kernel-ipc")
-        return await super()._async_pre_start_kernel(**kw)

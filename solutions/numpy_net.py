@@ -32,6 +32,16 @@ from .layers import dropout, dropout_backward, relu, softmax_cross_entropy
 from .pooling import max_pool2d, max_pool2d_backward
 
 
+def init_params(seed: int = 0) -> dict:
+    """He-initialised parameters of exercise 08's network (conv 3x3x8 -> pool -> dense 10).
+
+    Returns ``{"W1": (3, 3, 1, 8), "b1": (8,), "W2": (13 * 13 * 8, 10), "b2": (10,)}`` (float64).
+    """
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.standard_normal((3, 3, 1, 8)) * np.sqrt(2 / 9), "b1": np.zeros(8),
+            "W2": rng.standard_normal((13 * 13 * 8, 10)) * np.sqrt(2 / (13 * 13 * 8)), "b2": np.zeros(10)}
+
+
 def relative_error(a, b):
     """Gradient-check measure ``||a - b|| / (||a|| + ||b||)`` (Euclidean norms over all elements).
 

@@ -1,26 +1,22 @@
-"""Checks called by the exercise notebooks' hidden test cells -- the interface the grader relies on.
+"""Checks that the hidden test blocks call: run by the grader, never in the student's kernel.
 
 Interface (see README.md in this folder for the full contract):
 
 * every check is ``check_<function>(student_function, part=None)``; ``part`` selects one property
   (``"shape"``, ``"values"``, ``"edge_cases"``, or a named output such as ``"dx"``); ``None`` runs all;
-* a failing check raises ``AssertionError`` (nbgrader then gives that cell 0 points) with a
-  plain-English message, naming the mistake when it matches a known wrong variant;
-* a passing check prints one line starting with a check mark and returns nothing useful;
-* using a forbidden shortcut (SciPy, TensorFlow/Keras, the reference ``solutions``, ``np.convolve``...)
-  or tampering with libraries/checks fails every part it touches.
-
-Attributes of this module cannot be reassigned (``checks.check_conv2d = fake`` raises), so a
-hidden cell that does ``from autograder.checks import check_conv2d`` gets the genuine function.
+* ``student_function`` is any callable: while grading it is a
+  :class:`~autograder.bridge.RemoteFunction` whose calls exchange plain data with the kernel;
+* a failing check raises :class:`CheckFailed` (an ``AssertionError``) with a plain-English message,
+  naming the mistake when it matches a known wrong variant; a passing one prints one line.
 """
 from __future__ import annotations
 
-import sys
-import types
-
-from .. import _safe
-from ._core import CheckFailed, student_seed
+from .. import scan
+from ._core import grade_as, student_seed
+from ._errors import CheckFailed
+from .keras_checks import check_cifar10_model, check_mnist_model
 from .numpy_checks import (
+    SPECS,
     check_avg_pool2d,
     check_conv1d,
     check_conv2d,
@@ -42,22 +38,18 @@ from .numpy_checks import (
     check_zero_pad,
 )
 from .training import check_train_step
-from .keras_checks import check_cifar10_model, check_mnist_model
 
-__all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "student_seed"]
+__all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "grade_as", "student_seed"]
 
-
-class _ReadOnlyModule(types.ModuleType):
-    """Module type whose attributes cannot be rebound or deleted from outside."""
-
-    def __setattr__(self, name, value):
-        if name.startswith("check_") or name in __all__:
-            raise _safe.TamperError(f"autograder.checks.{name} is read-only")
-        super().__setattr__(name, value)
-
-    def __delattr__(self, name):
-        raise _safe.TamperError(f"autograder.checks.{name} is read-only")
+#: What the shortcut scan forbids in the function a property check is given (spec checks declare theirs).
+_POLICIES = {"check_dropout": scan.NUMPY_ONLY, "check_edge_kernel": scan.NUMPY_ONLY,
+             "check_numerical_gradient": scan.NUMPY_ONLY, "check_train_step": scan.COMPOSE_LAYERS,
+             "check_mnist_model": scan.KERAS, "check_cifar10_model": scan.KERAS}
 
 
-_safe.protect_module(sys.modules[__name__])
-sys.modules[__name__].__class__ = _ReadOnlyModule
+def policy_for(check_name: str) -> scan.Policy:
+    """The shortcut policy for the student function passed to ``check_name``."""
+    if check_name in _POLICIES:
+        return _POLICIES[check_name]
+    spec = SPECS.get(check_name.removeprefix("check_"))
+    return spec.policy if spec is not None else scan.NUMPY_ONLY

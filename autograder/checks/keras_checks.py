@@ -1,9 +1,11 @@
 """Checks for the Keras exercises (09 MNIST, 10 CIFAR-10): structure, parameter count, short training.
 
-The student writes ``build_model()`` returning an (uncompiled or compiled) ``keras.Model``.  The check
-builds it under the shortcut guard, inspects its layers, then compiles and trains *its own* fresh
-copy for a fixed, seeded number of steps on a fixed subset, so the score does not depend on how the
-student trained in their notebook.  TensorFlow is imported only when one of these checks runs.
+The student writes ``build_model()`` returning an (uncompiled or compiled) ``keras.Model``. While
+grading, the model comes back from the student's kernel as a ``.keras`` file (architecture and
+weights as data) that the grader loads with ``safe_mode=True``; the check inspects its layers, then
+compiles and trains *its own* fresh, seeded copy for a fixed number of steps on its own subset of
+the data, so the score depends neither on how the student trained in their notebook nor on any code
+of theirs. TensorFlow is imported only when one of these checks runs.
 
 Sizes follow ``CNN_COURSE_QUICK`` (CI) versus full mode; both are stated in the notebooks and both
 run well under a minute on a laptop CPU.
@@ -11,11 +13,10 @@ run well under a minute on a laptop CPU.
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from .. import _safe, shortcuts
-from .._reference import ref
+import solutions as ref
+
 from ._core import Case, CheckFailed, call_student, run_property
 
 MNIST_PARAM_BUDGET = 20_000
@@ -53,7 +54,7 @@ def _layers(model):
 
 
 def _build(build_model, name):
-    model, exc = call_student(name, build_model, Case(()), shortcuts.KERAS)
+    model, exc = call_student(name, build_model, Case(()))
     if exc is not None:
         raise CheckFailed(f"{name}() raised {type(exc).__name__}: {exc}")
     keras = _keras()
@@ -86,7 +87,8 @@ def _outputs_probabilities(model) -> bool:
 def _train_and_score(model_fn, x_train, y_train, x_test, y_test, epochs, seed):
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    model = model_fn()
+    # fresh, seeded weights: the score must not depend on how the student's notebook initialised them
+    model = keras.models.clone_model(model_fn())
     probs = _outputs_probabilities(model)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not probs), metrics=["accuracy"])
@@ -167,7 +169,7 @@ def check_mnist_model(build_model, part=None):
         return body
 
     for p in parts if part is None else (part,):
-        run_property("build_model", build_model, shortcuts.KERAS, body_for(p), p)
+        run_property("build_model", build_model, body_for(p), p)
 
 
 def check_cifar10_model(build_model, part=None):
@@ -212,7 +214,5 @@ def check_cifar10_model(build_model, part=None):
         return body
 
     for p in parts if part is None else (part,):
-        run_property("build_model", build_model, shortcuts.KERAS, body_for(p), p)
+        run_property("build_model", build_model, body_for(p), p)
 
-
-_safe.protect_module(sys.modules[__name__])

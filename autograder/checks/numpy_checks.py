@@ -1,13 +1,15 @@
 """Checks for the NumPy exercises (01-08): specifications, random cases and edge cases."""
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
-from .. import _safe, diagnose as D, shortcuts
-from .._reference import ref
-from ._core import Case, CheckFailed, Spec, run_check, run_property, call_student
+import solutions as ref
+
+from .. import diagnose as D
+from ..scan import NO_CONV_SHORTCUTS, NUMPY_ONLY
+from . import compare as _safe
+from ..bridge import BridgeFailure
+from ._core import Case, CheckFailed, Spec, call_student, run_check, run_property
 
 INT = dict(rtol=0.0, atol=0.0)
 FLOAT = dict(rtol=1e-6, atol=1e-8)
@@ -68,11 +70,11 @@ def _spec(spec: Spec) -> Spec:
 
 
 _spec(Spec("dense_param_count", ref.dense_param_count, _dense_cases, _dense_edges, D.DENSE_VARIANTS,
-           shortcuts.NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
+           NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
 _spec(Spec("conv_param_count", ref.conv_param_count, _conv_count_cases, _conv_count_edges,
-           D.CONV_COUNT_VARIANTS, shortcuts.NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
+           D.CONV_COUNT_VARIANTS, NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
 _spec(Spec("weight_sharing_ratio", D.weight_sharing_ratio_ref, _ratio_cases, _ratio_edges, D.RATIO_VARIANTS,
-           shortcuts.NUMPY_ONLY, parts=("values", "edge_cases"), rtol=1e-9, atol=0))
+           NUMPY_ONLY, parts=("values", "edge_cases"), rtol=1e-9, atol=0))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -100,10 +102,10 @@ def _1d_edges(default):
     return edges
 
 
-_spec(Spec("conv1d", ref.conv1d, _1d_cases, _1d_edges("full"), D.CONV1D_VARIANTS, shortcuts.NO_CONV_SHORTCUTS,
+_spec(Spec("conv1d", ref.conv1d, _1d_cases, _1d_edges("full"), D.CONV1D_VARIANTS, NO_CONV_SHORTCUTS,
            **FLOAT))
 _spec(Spec("correlate1d", ref.correlate1d, _1d_cases, _1d_edges("valid"), D.CORRELATE1D_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -140,9 +142,9 @@ def _2d_edges(default):
 
 
 _spec(Spec("correlate2d", ref.correlate2d, _2d_cases, _2d_edges("valid"), D.CORRELATE2D_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 _spec(Spec("convolve2d", ref.convolve2d, _2d_cases, _2d_edges("full"), D.CONVOLVE2D_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -199,11 +201,11 @@ def _single_edges(rng):
             Case((_a(rng, 2, 2), _a(rng, 3, 3)), {"stride": 1, "padding": 1}, "padding that makes the kernel fit")]
 
 
-_spec(Spec("output_size", ref.output_size, _os_cases, _os_edges, D.OUTPUT_SIZE_VARIANTS, shortcuts.NUMPY_ONLY,
+_spec(Spec("output_size", ref.output_size, _os_cases, _os_edges, D.OUTPUT_SIZE_VARIANTS, NUMPY_ONLY,
            parts=("values", "edge_cases"), **INT))
-_spec(Spec("zero_pad", ref.zero_pad, _zp_cases, _zp_edges, D.ZERO_PAD_VARIANTS, shortcuts.NUMPY_ONLY, **INT))
+_spec(Spec("zero_pad", ref.zero_pad, _zp_cases, _zp_edges, D.ZERO_PAD_VARIANTS, NUMPY_ONLY, **INT))
 _spec(Spec("conv2d_single", D.conv2d_single_ref, _single_cases, _single_edges, D.CONV2D_SINGLE_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -247,7 +249,7 @@ def _conv2d_ref(x, w, b=None, stride=1, padding="valid"):
     return ref.conv2d(x, w, b, stride=stride, padding=padding)
 
 
-_spec(Spec("conv2d", _conv2d_ref, _conv2d_cases, _conv2d_edges, D.CONV2D_VARIANTS, shortcuts.NO_CONV_SHORTCUTS,
+_spec(Spec("conv2d", _conv2d_ref, _conv2d_cases, _conv2d_edges, D.CONV2D_VARIANTS, NO_CONV_SHORTCUTS,
            rtol=1e-6, atol=1e-7))
 
 
@@ -276,9 +278,9 @@ def _pool_edges(rng):
 
 
 _spec(Spec("max_pool2d", ref.max_pool2d, _pool_cases, _pool_edges, D.MAX_POOL_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 _spec(Spec("avg_pool2d", ref.avg_pool2d, _pool_cases, _pool_edges, D.AVG_POOL_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -311,7 +313,7 @@ def _bw_ref(dout, x, w, stride=1, padding=0):
     return ref.conv2d_backward(dout, x, w, stride=stride, padding=padding)
 
 
-_spec(Spec("conv2d_backward", _bw_ref, _bw_cases, _bw_edges, D.CONV2D_BACKWARD_VARIANTS, shortcuts.NUMPY_ONLY,
+_spec(Spec("conv2d_backward", _bw_ref, _bw_cases, _bw_edges, D.CONV2D_BACKWARD_VARIANTS, NUMPY_ONLY,
            outputs=("dx", "dw", "db"), parts=("shape", "dx", "dw", "db", "edge_cases"), rtol=1e-6, atol=1e-7))
 
 
@@ -342,16 +344,20 @@ def _mpb_edges(rng):
 
 
 _spec(Spec("max_pool2d_backward", ref.max_pool2d_backward, _mpb_cases, _mpb_edges, D.MAX_POOL_BACKWARD_VARIANTS,
-           shortcuts.NO_CONV_SHORTCUTS, **FLOAT))
+           NO_CONV_SHORTCUTS, **FLOAT))
 
 
 class _ReadsX:
-    """f that ignores its argument and reads the array it was built with: sum(w * x**2)."""
+    """f that ignores its argument and reads the array it was built with: sum(w * x**2).
 
-    def __init__(self, w, x):
+    ``arg`` is the position of that array among the student function's arguments, so the
+    student's side of the bridge (kernel_bridge.py) builds the same f around its own copy.
+    """
+
+    def __init__(self, w, x, arg=1):
         self.w, self.x = w, x
+        self.bridge_spec = ("weighted_square_of_arg", {"w": w, "arg": arg})
 
-    @shortcuts.trust
     def __call__(self, _ignored):
         return float(np.sum(self.w * self.x ** 2))
 
@@ -361,8 +367,8 @@ class _Quadratic:
 
     def __init__(self, a):
         self.a = a
+        self.bridge_spec = ("cubic_sin", {"a": a})  # the same function in kernel_bridge.py
 
-    @shortcuts.trust
     def __call__(self, x):
         return float(np.sum(self.a * x ** 3 + np.sin(x)))
 
@@ -383,7 +389,7 @@ def _ng_ref(f, x, h=1e-5):
 
 
 _spec(Spec("numerical_gradient", _ng_ref, _ng_cases, lambda rng: [], D.NUMERICAL_GRADIENT_VARIANTS,
-           shortcuts.NUMPY_ONLY, parts=("values",), rtol=1e-5, atol=1e-7))
+           NUMPY_ONLY, parts=("values",), rtol=1e-5, atol=1e-7))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -399,7 +405,7 @@ def _db_cases(rng):
 
 
 _spec(Spec("dropout_backward", ref.dropout_backward, _db_cases, lambda rng: [], D.DROPOUT_BACKWARD_VARIANTS,
-           shortcuts.NUMPY_ONLY, parts=("values",), **FLOAT))
+           NUMPY_ONLY, parts=("values",), **FLOAT))
 
 
 def _generic(name):
@@ -440,10 +446,12 @@ def check_numerical_gradient(func, part=None):
             x = _a(rng, 2, 3)
             original = x.copy()
             weights = _a(rng, 2, 3)
-            grad, exc, report = shortcuts.call_guarded(func, (_ReadsX(weights, x), x),
-                                                       {"h": 1e-4}, shortcuts.NUMPY_ONLY)
-            if report.shortcuts or report.tampering:
-                raise CheckFailed(f"numerical_gradient: {(report.shortcuts + report.tampering)[0]}")
+            try:
+                grad, exc = func(_ReadsX(weights, x), x, h=1e-4), None
+            except BridgeFailure:
+                raise
+            except Exception as error:  # reported below, with advice
+                grad, exc = None, error
             if exc is not None:
                 raise CheckFailed(f"numerical_gradient raised {type(exc).__name__}: {exc} for an f that reads x "
                                   "itself. Perturb x in place (x[idx] = old + h), evaluate f, then restore it.")
@@ -455,7 +463,7 @@ def check_numerical_gradient(func, part=None):
                 raise CheckFailed(f"For f = sum(w * x**2) computed from x itself (not from f's argument): {problem}. "
                                   "Perturb the array x you were given in place, so an f that reads x sees the change.")
             return 3
-        run_property("numerical_gradient", func, shortcuts.NUMPY_ONLY, body, "edge_cases", quiet=part is None)
+        run_property("numerical_gradient", func, body, "edge_cases", quiet=part is None)
         if part is None:
             print("\u2714 numerical_gradient, all parts passed")
     if part not in (None, "values", "edge_cases"):
@@ -470,7 +478,7 @@ def check_dropout(func, part=None):
         raise ValueError(f"check_dropout parts are {parts}, not {part!r}")
 
     def call(*args, **kwargs):
-        out, exc = call_student("dropout", func, Case(args, kwargs), shortcuts.NUMPY_ONLY)
+        out, exc = call_student("dropout", func, Case(args, kwargs))
         label = f"dropout(x of shape {args[0].shape}, rate={args[1]}, ...)"
         if exc is not None:
             raise CheckFailed(f"{label} raised {type(exc).__name__}: {exc}")
@@ -540,7 +548,7 @@ def check_dropout(func, part=None):
 
     bodies = {"mask": mask_part, "statistics": stats_part, "inference": inference_part}
     for p in parts if part is None else (part,):
-        run_property("dropout", func, shortcuts.NUMPY_ONLY, bodies[p], p)
+        run_property("dropout", func, bodies[p], p)
 
 
 def _edge_images():
@@ -563,7 +571,6 @@ def check_edge_kernel(kernel, part=None):
     parts = ("flat", "detects", "selective")
     if part is not None and part not in parts:
         raise ValueError(f"check_edge_kernel parts are {parts}, not {part!r}")
-    _safe.verify_environment()
     k = _safe.as_float_array(kernel, "your kernel")
     if k.shape != (3, 3):
         raise CheckFailed(f"the kernel must be a 3x3 array, got shape {k.shape}")
@@ -601,5 +608,3 @@ def check_edge_kernel(kernel, part=None):
                                   "only to dark-to-bright (left to right).")
     print(f"\u2714 edge kernel, {'all parts' if part is None else 'part ' + repr(part)}: passed")
 
-
-_safe.protect_module(sys.modules[__name__])

@@ -1,0 +1,285 @@
+"""The grader's side of the bridge: student functions as proxies that exchange plain data.
+
+A check calls ``RemoteFunction("conv2d")(x, w, b)`` exactly as it would call a local function.
+The call is encoded as JSON plus an ``.npz`` file (arrays only, no pickle), written to the
+kernel's read-only inbox, executed in the kernel by :mod:`autograder.kernel_bridge`, and the reply
+is read back with a size cap, without following links, and decoded into fresh arrays. Inputs that
+the student's function changed in place are copied back into the caller's objects, so checks can
+see in-place mutation as they would locally. A Keras model comes back as a ``.keras`` file and is
+loaded with ``safe_mode=True`` (no Lambda layers, no custom objects: those are refused, never run).
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .kernel import RunStatus, SandboxKernel
+from .sandbox import KernelDirs
+
+BRIDGE_SOURCE = (Path(__file__).with_name("kernel_bridge.py")).read_text()
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 1000
+
+
+class BridgeFailure(Exception):
+    """The call did not come back: it timed out or the kernel died. Never the check's verdict alone."""
+
+
+class CallTimeout(BridgeFailure):
+    pass
+
+
+class KernelLost(BridgeFailure):
+    pass
+
+
+class BadReply(Exception):
+    """The student's function returned something the grader will not read (too large, not data)."""
+
+
+class StudentException(Exception):
+    """An exception the student's code raised whose type is not a builtin one (its name is kept)."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+    def __str__(self):
+        return f"{self.type_name}: {self.args[0]}" if self.args[0] else self.type_name
+
+
+def student_exception(type_name: str, message: str) -> Exception:
+    """The exception the student's function raised, as a local object (builtin types keep theirs)."""
+    cls = getattr(builtins, type_name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
+        try:
+            return cls(message)
+        except Exception:  # an exception type whose constructor needs other arguments
+            pass
+    return StudentException(type_name, message)
+
+
+# -- encoding (grader -> kernel) -------------------------------------------------------------------
+def _encode(value, arrays: dict):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, np.generic):
+        return _encode(value.item(), arrays)
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(value)
+        return {"array": key}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(v, arrays) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": {str(k): _encode(v, arrays) for k, v in value.items()}}
+    if isinstance(value, np.random.Generator):
+        return {"rng": value.bit_generator.state}
+    spec = getattr(value, "bridge_spec", None)
+    if spec is not None:  # a test function the checks define on both sides (kernel_bridge.py)
+        name, params = spec
+        return {"fn": name, "params": {k: _encode(v, arrays) for k, v in params.items()}}
+    raise TypeError(f"cannot send a {type(value).__name__} to the student's kernel")
+
+
+# -- decoding (kernel -> grader) -------------------------------------------------------------------
+class Unreadable:
+    """Stands for a returned object that is not plain data; checks report its type."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self):
+        return f"<{self.what}>"
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise BadReply("the kernel wrote no reply") from None
+    except OSError as exc:
+        raise BadReply(f"the reply could not be opened ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadReply("the reply is not a regular file")
+        if info.st_size > limit:
+            raise BadReply(f"the result is too large ({info.st_size:,} bytes; at most {limit:,} are read)")
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise BadReply(f"the result is too large (more than {limit:,} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _check_archive(data: bytes, limit: int) -> None:
+    """Refuse archives that would expand past ``limit`` (zip bombs) or hold too many members."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+    except zipfile.BadZipFile:
+        raise BadReply("the reply is not a valid archive") from None
+    if len(members) > MAX_ARCHIVE_MEMBERS or sum(m.file_size for m in members) > limit:
+        raise BadReply("the result expands to more data than the grader reads")
+
+
+def _load_arrays(data: bytes, limit: int) -> dict[str, np.ndarray]:
+    _check_archive(data, limit)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: np.array(z[k]) for k in z.files}
+    except Exception as exc:
+        raise BadReply(f"the arrays could not be read ({type(exc).__name__})") from None
+
+
+def _load_keras_model(data: bytes, limit: int):
+    _check_archive(data, limit)
+    import keras
+
+    with tempfile.TemporaryDirectory() as tmp:  # a private copy: the kernel cannot swap it mid-load
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        try:
+            return keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:
+            raise BadReply("the model could not be loaded safely: only Keras' built-in layers are "
+                           f"accepted (no Lambda layers or custom objects) ({type(exc).__name__}: "
+                           f"{str(exc)[:300]})") from None
+
+
+class _Decoder:
+    def __init__(self, arrays: dict, outbox: Path, limit: int):
+        self.arrays, self.outbox, self.limit = arrays, outbox, limit
+
+    def __call__(self, node, depth: int = 0):
+        if depth > 20:
+            raise BadReply("the result is nested too deeply")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, dict) and len(node) == 1:
+            (kind, inner), = node.items()
+            if kind == "array" and inner in self.arrays:
+                return self.arrays[inner]
+            if kind == "tuple" and isinstance(inner, list):
+                return tuple(self(v, depth + 1) for v in inner)
+            if kind == "list" and isinstance(inner, list):
+                return [self(v, depth + 1) for v in inner]
+            if kind == "dict" and isinstance(inner, dict):
+                return {str(k): self(v, depth + 1) for k, v in inner.items()}
+            if kind == "float" and inner in ("nan", "inf", "-inf"):
+                return float(inner)
+            if kind == "rng" and isinstance(inner, dict):
+                return ("rng", inner)
+            if kind == "keras_model" and isinstance(inner, str) and "/" not in inner:
+                return _load_keras_model(_read_capped(self.outbox / inner, self.limit), self.limit)
+            if kind == "unsupported":
+                return Unreadable(str(inner)[:100])
+        raise BadReply("the reply is malformed")
+
+
+def _write_back(original, returned) -> None:
+    """Make in-place changes the student's function made to an input visible in ``original``."""
+    if isinstance(original, np.ndarray) and isinstance(returned, np.ndarray):
+        if original.shape == returned.shape and original.flags.writeable:
+            np.copyto(original, returned, casting="unsafe")
+    elif isinstance(original, dict) and isinstance(returned, dict):
+        for key in list(original):
+            if key not in returned:
+                del original[key]
+        for key, value in returned.items():
+            if isinstance(original.get(key), np.ndarray) and isinstance(value, np.ndarray) \
+                    and original[key].shape == value.shape:
+                np.copyto(original[key], value, casting="unsafe")
+            else:
+                original[key] = value
+    elif isinstance(original, np.random.Generator) and isinstance(returned, tuple) and returned[:1] == ("rng",):
+        try:
+            original.bit_generator.state = returned[1]
+        except (TypeError, ValueError, KeyError):
+            pass  # a state the student's code mangled: the generator simply does not advance
+
+
+class BridgeSession:
+    """Calls into one running kernel; every call is a fresh request/reply pair."""
+
+    def __init__(self, kernel: SandboxKernel, dirs: KernelDirs, call_timeout: float, reply_bytes: int):
+        self.kernel, self.dirs = kernel, dirs
+        self.call_timeout, self.reply_bytes = call_timeout, reply_bytes
+        self.calls = 0
+
+    def install(self) -> str:
+        """Define the bridge in the kernel's namespace; return '' or why it failed."""
+        code = (f"{BRIDGE_SOURCE}\n_cnn_bridge_serve = _cnn_bridge_install({str(self.dirs.inbox)!r}, "
+                f"{str(self.dirs.outbox)!r}, globals())\ndel _cnn_bridge_install\n")
+        run = self.kernel.run(code, timeout=30, silent=True)
+        return "" if run.status is RunStatus.OK else f"the bridge could not be set up ({run.status.value})"
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        self.calls += 1
+        n = self.calls
+        arrays: dict = {}
+        request = {"name": name, "args": [_encode(a, arrays) for a in args],
+                   "kwargs": {k: _encode(v, arrays) for k, v in kwargs.items()}}
+        np.savez(self.dirs.inbox / f"{n}.npz", **arrays)
+        (self.dirs.inbox / f"{n}.json").write_text(json.dumps(request))
+        try:
+            run = self.kernel.run(f"_cnn_bridge_serve({n})", timeout=self.call_timeout, silent=True)
+            if run.status is RunStatus.TIMEOUT:
+                raise CallTimeout(f"{name}(...) did not return within {self.call_timeout:g} s "
+                                  "(an infinite loop, or far too slow?)")
+            if run.status is RunStatus.DEAD:
+                raise KernelLost(f"the kernel died while running {name}(...) (a crash, os._exit, or a "
+                                 "memory or CPU limit)")
+            try:
+                reply = json.loads(_read_capped(self.dirs.outbox / f"{n}.json", MAX_JSON_BYTES))
+                reply_arrays = _load_arrays(_read_capped(self.dirs.outbox / f"{n}.npz", self.reply_bytes),
+                                            self.reply_bytes)
+            except (ValueError, UnicodeDecodeError):
+                raise BadReply("the reply is malformed") from None
+            if not isinstance(reply, dict):
+                raise BadReply("the reply is malformed")
+            decode = _Decoder(reply_arrays, self.dirs.outbox, self.reply_bytes)
+            if "error" in reply:
+                err = reply["error"] if isinstance(reply["error"], dict) else {}
+                raise student_exception(str(err.get("type", "Exception"))[:100], str(err.get("message", ""))[:4000])
+            value = decode(reply.get("value"))
+            for original, returned in zip(args, reply.get("args", [])):
+                _write_back(original, decode(returned))
+            for key, returned in (reply.get("kwargs") or {}).items():
+                if key in kwargs:
+                    _write_back(kwargs[key], decode(returned))
+            return value
+        finally:
+            for box in (self.dirs.inbox, self.dirs.outbox):
+                for leftover in box.glob(f"{n}[.-]*"):
+                    leftover.unlink(missing_ok=True)
+
+
+class RemoteFunction:
+    """A student's function, called through the bridge. ``__name__`` is the notebook's name."""
+
+    def __init__(self, session: BridgeSession, name: str):
+        self._session, self.__name__ = session, name
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"

@@ -1,0 +1,48 @@
+"""Stage 5 (the instructor's process only): gradebook, autograded notebook, report.
+
+Idempotent: the submission's row is created or updated, never duplicated; scores an instructor
+gave by hand in formgrader stay; held points wait there with ``needs_manual_grade`` set.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from ..course import Course
+from ..results import SubmissionResult, Verdict
+
+
+def record(course: Course, result: SubmissionResult, autograded_source: Path | None) -> None:
+    dest = course.autograded(result.student, result.assignment)
+    with course.gradebook() as gb:
+        gb.update_or_create_student(result.student)
+        stamp = None
+        if result.timestamp:
+            try:
+                stamp = datetime.fromisoformat(result.timestamp)
+            except ValueError:
+                result.notes.append(f"timestamp {result.timestamp!r} is not ISO 8601; ignored")
+        submission = gb.update_or_create_submission(result.assignment, result.student,
+                                                    **({"timestamp": stamp} if stamp else {}))
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cell = result.cells.get(grade.name)
+                if grade.manual_score is not None:
+                    continue  # the instructor's own grade wins
+                if cell is not None:
+                    grade.auto_score = cell.score
+                    grade.needs_manual_grade = cell.verdict is Verdict.HELD
+                elif grade.cell.cell_type == "code" or grade.auto_score is not None:
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+            notebook.flagged = bool(result.findings)
+        gb.db.commit()
+        result.score = float(sum(g.score for nb in submission.notebooks for g in nb.grades))
+        result.max_score = float(submission.max_score)
+    shutil.rmtree(dest, ignore_errors=True)
+    result.autograded = None
+    if autograded_source and autograded_source.is_file() and not os.path.islink(autograded_source):
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(autograded_source, dest / f"{result.assignment}.ipynb")
+        result.autograded = str(dest / f"{result.assignment}.ipynb")
