@@ -13,8 +13,10 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import time
 from enum import Enum
+from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
@@ -64,8 +66,10 @@ class SandboxKernel:
         """Start the kernel; return '' when it is ready, else why it is not."""
         km = _Manager(kernel_name="python3")
         km.launch_prefix = self._prefix
-        km.connection_file = str(self.dirs.sockets / "kernel.json")
-        km.transport, km.ip = "ipc", str(self.dirs.sockets / "kernel")
+        # a fresh folder per start: a dead kernel's socket files must not be reused
+        sockets = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.dirs.sockets))
+        km.connection_file = str(sockets / "kernel.json")
+        km.transport, km.ip = "ipc", str(sockets / "ipc")
         env = {k: v for k, v in os.environ.items() if not k.startswith("JPY_")}
         self.km = km
         try:

@@ -48,18 +48,28 @@ def test_collect_reports_unmatched_and_duplicate_files(tmp_path, capsys):
     assert main([*common, "collect", ASSIGNMENT, str(lms), "--pattern", "(.*).ipynb"]) == 2
 
 
-def test_sandbox_report_says_what_is_not_enforced():
-    from autograder.sandbox import Capabilities, Limits, effective_limits
+def test_sandbox_report_says_what_is_enforced():
+    from autograder.sandbox import Limits, describe
 
-    none = Capabilities(network_namespace=False, mount_namespace=False, reason="not permitted")
-    limits = effective_limits(Limits(), none)
-    assert not limits.no_network and not limits.isolate_files and limits.max_processes == 0
-    text = "\n".join(none.describe(Limits()))
-    assert "network: NOT blocked (not permitted)" in text and "files: NOT isolated" in text
-    assert "processes: NOT limited" in text
-    full = Capabilities(network_namespace=True, mount_namespace=True, reason="", process_groups=True)
-    assert effective_limits(Limits(max_processes=64), full).max_processes == 64
-    assert "processes: at most 64 per kernel" in "\n".join(full.describe(Limits(max_processes=64)))
+    text = "\n".join(describe(Limits(max_processes=64), sandboxed=True))
+    assert "bubblewrap" in text and "call timeout 60s" in text
+    assert "isolation: NONE (--no-sandbox)" in "\n".join(describe(Limits(), sandboxed=False))
+
+
+def test_grade_refuses_without_a_sandbox_and_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from autograder import runner
+
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    (lms / "zoe_1.ipynb").write_text(dumps(with_code()))
+    common = ["--course", str(tmp_path / "course"), "--source", str(SOURCE), "--release", str(tmp_path / "r")]
+    assert main([*common, "release"]) == 0
+    assert main([*common, "collect", ASSIGNMENT, str(lms)]) == 0
+    monkeypatch.setattr(runner, "probe", lambda: "bubblewrap (bwrap) is not installed")
+    assert main(["grade", ASSIGNMENT, *common]) == 2  # workspace options after the subcommand
+    err = capsys.readouterr().err
+    assert "bubblewrap (bwrap) is not installed" in err and "apt-get install bubblewrap" in err
+    assert "--no-sandbox" in err
 
 
 def test_db_url_selects_the_gradebook(tmp_path):

@@ -73,7 +73,8 @@ def test_failure_messages_reach_the_report(graded):
     assert rep["blank"]["cells"]["test_add"]["error"] == "NotImplementedError"
     # the hidden test's assertion message, not just "AssertionError"
     assert rep["offbyone"]["cells"]["test_add"]["message"] == "AssertionError: add(-1, 1) should be 0"
-    assert "error" not in rep["solution"]["cells"]["test_mean"]
+    assert rep["solution"]["cells"]["test_mean"]["error"] == ""
+    assert rep["solution"]["sandbox"] == "bubblewrap"
 
 
 def test_regrading_is_idempotent(graded):
@@ -88,6 +89,14 @@ def test_regrading_is_idempotent(graded):
     with Course(course).gradebook() as gb:
         assert len(gb.find_assignment(ASSIGNMENT).submissions) == len(EXPECTED)
         assert gb.find_submission(ASSIGNMENT, "solution").score == 5.0
+
+
+def test_second_run_resumes_and_force_regrades(graded, capsys):
+    course, common = graded
+    assert main(["grade", ASSIGNMENT, *common]) == 0  # options after the subcommand, too
+    assert "nothing to grade" in capsys.readouterr().out
+    assert main([*common, "grade", ASSIGNMENT, "--force", "--jobs", "2"]) == 0
+    assert {s: r["score"] for s, r in report(course).items()} == {s: v[0] for s, v in EXPECTED.items()}
 
 
 def test_csv_and_gradescope_exports(graded, tmp_path):

@@ -1,8 +1,9 @@
 """Stage 2: run the student's notebook in a sandboxed kernel and leave the kernel up for the checks.
 
-Every code cell runs in order, visible tests included (they are the student's own self-check and
-score nothing). A cell that runs past its time or kills the kernel is cut, noted on the cell, and
-the kernel is started again with the cells that worked, so one bad cell costs only itself.
+Every code cell runs in order except the graded test cells: their visible lines are the student's
+own self-check (``autograder check``) and score nothing, and their verdicts come from the check
+stage. A cell that runs past its time or kills the kernel is cut, noted on the cell, and the kernel
+is started again with the cells that worked, so one bad cell costs only itself.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def execute(ctx: Context) -> None:
         return
     ctx.result.sandbox = "bubblewrap" if job.sandboxed else "none (--no-sandbox)"
     for cell in ctx.notebook.cells:
-        if cell.cell_type != "code" or not cell.source.strip():
+        if cell.cell_type != "code" or not cell.source.strip() or cell.metadata.get("nbgrader", {}).get("grade"):
             continue
         if time.monotonic() >= ctx.deadline:
             ctx.result.fail(Status.TIMEOUT, f"the notebook ran past its time limit of "
