@@ -78,8 +78,12 @@ def shift(image, dy: int, dx: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray
 def equivariance_gap(image, kernel, dy: int, dx: int) -> float:
     """Largest difference between "shift, then filter" and "filter, then shift".
 
-    Uses valid cross-correlation, as a conv layer does. Zero when the content that the shift moves
-    out of the frame (and the border the kernel cannot reach) is zero, as for MNIST digits.
+    Uses valid cross-correlation, as a conv layer does. Away from the border both sides are the same
+    sums of the same pixels, and what the shift pushes out of the frame is dropped by both. They can
+    differ only in the first ``dy`` rows and ``dx`` columns of the map, where the kernel on the
+    shifted image overlaps the zero fill and the image's first ``kernel - 1`` rows or columns (for
+    negative shifts: the last ones of each). So the gap is zero when those rows and columns of the
+    image are blank, as in the margin of an MNIST digit.
     """
     filtered_shifted = correlate2d(shift(image, dy, dx), kernel, mode="valid")
     shifted_filtered = shift(correlate2d(image, kernel, mode="valid"), dy, dx)

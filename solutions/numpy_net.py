@@ -67,7 +67,7 @@ def load_recorded_run(path=RESULTS_FILE):
 
 
 def _he(rng, fan_in, shape, dtype):
-    """Gaussian weights with variance 2 / fan_in (He et al.), which keeps ReLU/tanh layers' scale."""
+    """Gaussian weights with variance 2 / fan_in, He et al.'s scale for ReLU layers (used for tanh too)."""
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 

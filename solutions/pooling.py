@@ -54,7 +54,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     x : array_like, shape (N, H, W, C)
     pool_size : int or (ph, pw)
     stride : int or (sh, sw), default ``pool_size`` (non-overlapping windows)
-    padding : "valid", "same" (TensorFlow rule), int or (ph, pw); padded cells are ignored.
+    padding : "valid", "same" (TensorFlow rule), int or (pad_h, pad_w); padded cells are ignored.
 
     Returns
     -------
