@@ -83,23 +83,26 @@ def test_solution_full_marks_blank_zero(workspace, assignment):
     assert solution["status"] == "graded", solution
     assert solution["score"] == solution["max_score"] > 0, {k: c.get("message") for k, c in solution["cells"].items()}
     assert empty["status"] == "graded" and empty["score"] == 0.0, empty
-    assert all(c["auto_score"] == 0 for c in empty["cells"].values())
+    assert all(c["score"] == 0 for c in empty["cells"].values())
 
     if assignment == "02-conv1d":
         cells = {s: rep[s]["cells"] for s in EXTRA}
         # conv1d right, correlate1d missing: exactly the conv1d cells score
         assert rep["partial"]["score"] == sum(c["max_score"] for n, c in cells["partial"].items()
                                               if n.startswith("test_conv1d"))
-        assert cells["partial"]["test_correlate1d_values"]["error"] == "NotImplementedError"
-        # a correlation where a convolution is asked: the visible value test already fails
-        assert cells["noflip"]["test_conv1d_values"]["auto_score"] == 0
-        assert cells["noflip"]["test_conv1d_values"]["error"] == "AssertionError"
-        assert cells["noflip"]["test_conv1d_shape"]["auto_score"] == 1
+        assert "raised NotImplementedError" in cells["partial"]["test_correlate1d_values"]["message"]
+        # a correlation where a convolution is asked: the check names the mistake
+        assert cells["noflip"]["test_conv1d_values"]["score"] == 0
+        assert cells["noflip"]["test_conv1d_values"]["error"] == "CheckFailed"
+        assert "Likely cause: your function does not flip the kernel" in cells["noflip"]["test_conv1d_values"]["message"]
+        assert cells["noflip"]["test_conv1d_shape"]["score"] == 1
         # passes the visible tests; the hidden check finds the mistake and names its likely cause
         same = cells["sameoffset"]["test_conv1d_values"]
-        assert same["auto_score"] == 0 and "Likely cause: your 'same' output is centred one step off" in \
+        assert same["score"] == 0 and "Likely cause: your 'same' output is centred one step off" in \
             same["message"], same
-        assert cells["sameoffset"]["test_conv1d_shape"]["auto_score"] == 1
-        # np.convolve is the exercise: no points for the values
-        assert cells["shortcut"]["test_conv1d_values"]["auto_score"] == 0
-        assert "0 points for this part" in cells["shortcut"]["test_conv1d_values"]["message"]
+        assert cells["sameoffset"]["test_conv1d_shape"]["score"] == 1
+        # np.convolve is the exercise: the points wait for the instructor, flagged in the gradebook
+        held = cells["shortcut"]["test_conv1d_values"]
+        assert held["verdict"] == "held" and held["score"] == 0, held
+        assert "held for the instructor's review" in held["message"] and ".convolve" in held["message"]
+        assert rep["shortcut"]["status"] == "flagged" and rep["shortcut"]["held_points"] >= 2.0
