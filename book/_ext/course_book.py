@@ -22,6 +22,9 @@
    on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``. Those published notebooks
    get a first cell that, on Colab only, installs the course package the chapters import, and the
    outputs myst-nb leaves out of them when a chapter comes from the execution cache.
+6. The build's kernel. ``jupyter/kernels/python3`` beside this file replaces the ``python3`` kernel
+   for the build: it leaves what C libraries write to file descriptor 2 in the build log instead of
+   the cells (see ``use_build_kernel``).
 """
 
 from __future__ import annotations
@@ -222,10 +225,25 @@ def _quick_build_settings(app: Sphinx, config) -> None:
     config.nb_execution_timeout = min(config.nb_execution_timeout, QUICK_CELL_TIMEOUT_S)
 
 
+# The chapters' kernel for the build: Python's own stderr (warnings, tracebacks) stays in the cell,
+# where -W turns it into an error, but what C libraries write to file descriptor 2 goes to the build
+# log. TensorFlow logs its oneDNN notice there before absl's logging is set up, where no
+# TF_CPP_MIN_LOG_LEVEL filters it (on CPUs with AVX-512, where oneDNN is on by default).
+BUILD_KERNELS = Path(__file__).parent / "jupyter"
+
+
+def use_build_kernel() -> None:
+    """Make ``python3`` name the build's kernel in this process and the ones it starts."""
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if str(BUILD_KERNELS) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(BUILD_KERNELS), *filter(None, paths)])
+
+
 def setup(app: Sphinx) -> dict:
-    # Kernels inherit this process's environment. TensorFlow's C++ start-up lines go to stderr, which
-    # the book turns into warnings, and -W into errors; level 2 keeps its real errors.
+    # Kernels inherit this process's environment; level 2 quietens TensorFlow's C++ logging once
+    # absl is set up and keeps its real errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    use_build_kernel()
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("config-inited", _use_local_widget_js)
