@@ -9,7 +9,14 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# The oldest Python the course supports (pyproject.toml's requires-python): Debian 12's python3.11.
+MIN_PYTHON := 3.11.2
+comma := ,
+
 $(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.version_info[:3] >= ($(subst .,$(comma),$(MIN_PYTHON)),) \
+	  or sys.exit("$(PYTHON) is Python %s; the course needs Python $(MIN_PYTHON) or newer (make PYTHON=...)" \
+	  % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .

@@ -29,13 +29,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -101,15 +102,36 @@ def _fetch_widget_js(vendor: Path) -> bool:
         if done.returncode != 0:
             LOGGER.info(f"[course_book] npm pack failed, widgets load from CDNs: {done.stderr[-300:]}")
             return False
-        for tarball, (name, (_, patterns, folder)) in zip(done.stdout.split(), WIDGET_PACKAGES.items()):
-            unpacked = Path(tmp) / name.replace("/", "_")
-            with tarfile.open(Path(tmp) / tarball) as tar:
-                tar.extractall(unpacked, filter="data")
-            for pattern in patterns:
-                for file in (unpacked / "package").glob(pattern):
-                    (vendor / folder).mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(file, vendor / folder / file.name)
+        for tarball, (_, patterns, folder) in zip(done.stdout.split(), WIDGET_PACKAGES.values()):
+            copy_from_npm_tarball(Path(tmp) / tarball, patterns, vendor / folder)
     return True
+
+
+def copy_from_npm_tarball(tarball: Path, patterns: tuple[str, ...], dest: Path) -> list[Path]:
+    """Copy the regular files of an npm tarball whose path under ``package/`` matches one of the
+    glob ``patterns`` (``*`` within one folder) into ``dest``, flat; return the files written.
+
+    Nothing is extracted as the archive says: each kept member is read and written under its own
+    base name, so links, devices and names like ``../x`` or ``/x`` can never write outside ``dest``.
+    That needs no ``extractall(filter=...)``, which Python lacks before 3.11.4 (Debian 12 has 3.11.2).
+    """
+    written = []
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            path = PurePosixPath(member.name)
+            if not member.isfile() or path.parts[:1] != ("package",):
+                continue
+            inside = PurePosixPath(*path.parts[1:])
+            if not any(inside.parent == PurePosixPath(pattern).parent
+                       and fnmatch.fnmatchcase(inside.name, PurePosixPath(pattern).name)
+                       for pattern in patterns):
+                continue
+            dest.mkdir(parents=True, exist_ok=True)
+            target = dest / inside.name
+            with tar.extractfile(member) as source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+            written.append(target)
+    return written
 
 
 def _use_local_widget_js(app: Sphinx, config) -> None:
