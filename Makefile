@@ -5,11 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test venv chromium clean
+.PHONY: book book-html test venv chromium clean
 
 venv: $(STAMP)
 
+# The oldest Python the course supports (pyproject.toml's requires-python): Debian 12's python3.11.
+MIN_PYTHON := 3.11.2
+comma := ,
+
 $(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.version_info[:3] >= ($(subst .,$(comma),$(MIN_PYTHON)),) \
+	  or sys.exit("$(PYTHON) is Python %s; the course needs Python $(MIN_PYTHON) or newer (make PYTHON=...)" \
+	  % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
@@ -17,7 +24,15 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The published book: full training runs unless CNN_COURSE_QUICK=1 is set by the caller.
 book: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+	@$(MAKE) --no-print-directory book-html
+
+# The build step alone. The test suite's quick build runs this very target (tests/bookcheck.py,
+# with BIN= its interpreter's, BOOK_OUTPUT=_build/quick), so it builds the way `make book` does.
+BOOK_OUTPUT ?= .
+BOOK_TOC ?= _toc.yml
+book-html:
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --toc $(BOOK_TOC) \
+	  --path-output $(BOOK_OUTPUT) -W -n --keep-going
 
 # Every test, including a quick-mode build of the book and the headless-browser check of it.
 test: $(STAMP) chromium

@@ -1,8 +1,9 @@
 """Session fixtures for the book tests (imported by tests/conftest.py).
 
-``quick_book`` builds the whole book once per test session, in quick mode and with ``-W`` exactly
-as CI does, into ``_build/quick`` (its own jupyter-cache, so quick outputs never reach the published
-full build in ``_build/html``). test_book_build.py and test_browser.py share it.
+``quick_book`` builds the whole book once per test session, in quick mode, with the Makefile's own
+build step (``make book-html``, what ``make book`` runs after its venv step; see
+``bookcheck.build_book``), into ``_build/quick`` (its own jupyter-cache, so quick outputs never reach
+the published full build in ``_build/html``). test_book_build.py and test_browser.py share it.
 
 ``BOOK_TOC=/path/to/toc.yml`` builds a subset instead of ``_toc.yml`` (for chapter authors checking
 their pages before every chapter exists); CI never sets it.

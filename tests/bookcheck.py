@@ -48,27 +48,29 @@ class BookBuild:
         return "\n".join(self.log.splitlines()[-lines:])
 
 
-def jupyter_book_command() -> list[str]:
-    """The ``jupyter-book`` of the running interpreter's environment (the project's .venv)."""
-    script = Path(sys.executable).parent / "jupyter-book"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
+def env_outside_pytest() -> dict[str, str]:
+    """This process's environment without pytest's marker. ipykernel does not forward what C code
+    writes to file descriptor 2 into cells when PYTEST_CURRENT_TEST is set, so a build started from
+    a test with it hid TensorFlow's start-up lines that fail ``make book``."""
+    return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
 
 
 def build_book(path_output: Path, toc: Path, *, quick: bool, timeout: float) -> BookBuild:
-    """Build the book exactly as CI does (``-W -n --keep-going``) into ``path_output/_build/html``.
+    """Build the book as ``make book`` does, into ``path_output/_build/html``.
 
+    Runs the Makefile's own build step (``make book-html``, the recipe of ``make book`` without its
+    virtual-environment step) with the running interpreter's environment, so the test suite builds
+    with the README's command and the README's environment, plus only ``CNN_COURSE_QUICK``.
     ``quick`` sets CNN_COURSE_QUICK=1. Each mode needs its own ``path_output``: the jupyter-cache
     lives there, and a quick-mode cache must never serve outputs to the published full build.
     """
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = env_outside_pytest()
     if quick:
         env["CNN_COURSE_QUICK"] = "1"
     else:
         env.pop("CNN_COURSE_QUICK", None)
-    cmd = [*jupyter_book_command(), "build", str(ROOT), "--toc", str(toc), "-W", "-n",
-           "--keep-going", "--path-output", str(path_output)]
+    cmd = ["make", "--no-print-directory", "book-html", f"BIN={Path(sys.executable).parent}",
+           f"BOOK_OUTPUT={path_output}", f"BOOK_TOC={toc}"]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -232,6 +234,13 @@ return {
   widgets_rendered: document.querySelectorAll('.jupyter-widgets').length,
 };
 """ % WIDGET_STATE_TYPE
+# Each AMD module of the widget manager's bundle loads its icon fonts from the folder of the URL
+# require.js gives its id (webpack's public path): every one must lie where the fonts are shipped.
+_JS_WIDGET_MODULE_URLS = """
+if (!window.require || !require.s) { return null; }
+return Object.keys(require.s.contexts._.defined).filter(id => id.startsWith('@jupyter-widgets/'))
+    .map(id => [id, new URL(require.toUrl(id + '.js'), document.location).href]);
+"""
 _JS_TOGGLES = """
 // Collapsible blocks: togglebutton admonitions (e.g. solutions with :class: dropdown) and <details>.
 const out = [];
@@ -339,6 +348,14 @@ def check_page(driver, server: StaticServer, page: str, *, expect_widgets: bool 
             problems.append(f"page uses ipywidgets but has no {WIDGET_STATE_TYPE} script")
         elif not driver.execute_script(_JS_FACTS)["widgets_rendered"]:
             problems.append("widget state saved but no widget rendered")
+        fonts_at = urljoin(server.url, "_static/vendor/html-manager/")
+        modules = driver.execute_script(_JS_WIDGET_MODULE_URLS)
+        if not modules:
+            problems.append("no @jupyter-widgets module defined through require.js")
+        for module, module_url in modules or []:
+            if not module_url.startswith(fonts_at):
+                problems.append(f"widget module {module} would load its fonts from "
+                                f"{posixpath.dirname(module_url)}/, not {fonts_at}")
 
     if screenshot is not None:
         driver.execute_script("window.scrollTo(0, 0)")

@@ -22,17 +22,21 @@
    on the ``colab_branch`` (the GitHub Pages branch) under ``_sources/``. Those published notebooks
    get a first cell that, on Colab only, installs the course package the chapters import, and the
    outputs myst-nb leaves out of them when a chapter comes from the execution cache.
+6. The build's kernel. ``jupyter/kernels/python3`` beside this file replaces the ``python3`` kernel
+   for the build: it leaves what C libraries write to file descriptor 2 in the build log instead of
+   the cells (see ``use_build_kernel``).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -98,15 +102,36 @@ def _fetch_widget_js(vendor: Path) -> bool:
         if done.returncode != 0:
             LOGGER.info(f"[course_book] npm pack failed, widgets load from CDNs: {done.stderr[-300:]}")
             return False
-        for tarball, (name, (_, patterns, folder)) in zip(done.stdout.split(), WIDGET_PACKAGES.items()):
-            unpacked = Path(tmp) / name.replace("/", "_")
-            with tarfile.open(Path(tmp) / tarball) as tar:
-                tar.extractall(unpacked, filter="data")
-            for pattern in patterns:
-                for file in (unpacked / "package").glob(pattern):
-                    (vendor / folder).mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(file, vendor / folder / file.name)
+        for tarball, (_, patterns, folder) in zip(done.stdout.split(), WIDGET_PACKAGES.values()):
+            copy_from_npm_tarball(Path(tmp) / tarball, patterns, vendor / folder)
     return True
+
+
+def copy_from_npm_tarball(tarball: Path, patterns: tuple[str, ...], dest: Path) -> list[Path]:
+    """Copy the regular files of an npm tarball whose path under ``package/`` matches one of the
+    glob ``patterns`` (``*`` within one folder) into ``dest``, flat; return the files written.
+
+    Nothing is extracted as the archive says: each kept member is read and written under its own
+    base name, so links, devices and names like ``../x`` or ``/x`` can never write outside ``dest``.
+    That needs no ``extractall(filter=...)``, which Python lacks before 3.11.4 (Debian 12 has 3.11.2).
+    """
+    written = []
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            path = PurePosixPath(member.name)
+            if not member.isfile() or path.parts[:1] != ("package",):
+                continue
+            inside = PurePosixPath(*path.parts[1:])
+            if not any(inside.parent == PurePosixPath(pattern).parent
+                       and fnmatch.fnmatchcase(inside.name, PurePosixPath(pattern).name)
+                       for pattern in patterns):
+                continue
+            dest.mkdir(parents=True, exist_ok=True)
+            target = dest / inside.name
+            with tar.extractfile(member) as source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+            written.append(target)
+    return written
 
 
 def _use_local_widget_js(app: Sphinx, config) -> None:
@@ -222,10 +247,25 @@ def _quick_build_settings(app: Sphinx, config) -> None:
     config.nb_execution_timeout = min(config.nb_execution_timeout, QUICK_CELL_TIMEOUT_S)
 
 
+# The chapters' kernel for the build: Python's own stderr (warnings, tracebacks) stays in the cell,
+# where -W turns it into an error, but what C libraries write to file descriptor 2 goes to the build
+# log. TensorFlow logs its oneDNN notice there before absl's logging is set up, where no
+# TF_CPP_MIN_LOG_LEVEL filters it (on CPUs with AVX-512, where oneDNN is on by default).
+BUILD_KERNELS = Path(__file__).parent / "jupyter"
+
+
+def use_build_kernel() -> None:
+    """Make ``python3`` name the build's kernel in this process and the ones it starts."""
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if str(BUILD_KERNELS) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(BUILD_KERNELS), *filter(None, paths)])
+
+
 def setup(app: Sphinx) -> dict:
-    # Kernels inherit this process's environment. TensorFlow's C++ start-up lines go to stderr, which
-    # the book turns into warnings, and -W into errors; level 2 keeps its real errors.
+    # Kernels inherit this process's environment; level 2 quietens TensorFlow's C++ logging once
+    # absl is set up and keeps its real errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    use_build_kernel()
     app.add_config_value("colab_branch", "gh-pages", "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("config-inited", _use_local_widget_js)
