@@ -196,13 +196,13 @@ def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, 
 
     ``(x_val, y_val)`` are validation images (for example from :func:`ladder_data`), not test images:
     this is the function recipes are compared and chosen with. Returns a dict: ``model``, ``history``,
-    ``seconds`` (training wall time), ``val_accuracy`` (after the last epoch), ``params``.
+    ``seconds`` (training wall time), ``seed``, ``val_accuracy`` (after the last epoch), ``params``.
     """
     (x, y), (x_val, y_val) = data
     steps = int(np.ceil(len(x) / batch_size))
     model = build("cifar10", steps, epochs, recipe=recipe, seed=seed)
     history, seconds = fit(model, x, y, epochs, batch_size, verbose=verbose, validation_data=(x_val, y_val))
-    return {"model": model, "history": history, "seconds": seconds,
+    return {"model": model, "history": history, "seconds": seconds, "seed": seed,
             "val_accuracy": history["val_accuracy"][-1], "params": int(model.count_params())}
 
 
@@ -251,6 +251,33 @@ def seed_spread(records: list[dict]) -> dict:
             study[key] = {"values": values.tolist(), "mean": float(values.mean()),
                           "std": float(values.std(ddof=1)), "spread": float(values.max() - values.min())}
     return study
+
+
+# What chapter 10 asks of the recorded full run: the flip-averaged test accuracy within the training time.
+CIFAR10_TARGET = {"test_accuracy_flips": 0.85, "train_minutes": 30}
+
+
+def fit_verdict(history: dict, tolerance: float = 0.01) -> str:
+    """What a run's per-epoch ``history`` says about its fit, as a clause ("it had ...").
+
+    Overfitting shows as a validation loss that has risen from its minimum: a last epoch more than
+    ``tolerance`` (relative) above the lowest counts as risen. The clause also compares the last
+    epoch's training accuracy (averaged over the epoch, with dropout and augmentation, if any, on)
+    with validation accuracy.
+    """
+    val_loss, n = np.asarray(history["val_loss"], dtype=float), len(history["val_loss"])
+    if n == 0 or any(len(history[k]) != n for k in ("accuracy", "val_accuracy")):
+        raise ValueError("history needs accuracy, val_accuracy and val_loss for the same epochs (at least one)")
+    best = int(np.argmin(val_loss)) + 1
+    gap = 100 * (history["accuracy"][-1] - history["val_accuracy"][-1])
+    if val_loss[-1] > (1 + tolerance) * val_loss.min():
+        fit = f"had begun to overfit: its validation loss was lowest after epoch {best} of {n} and higher later"
+    else:
+        fit = (f"had not begun to overfit: its validation loss in the last of its {n} epochs was within "
+               f"{100 * tolerance:.0f} % of its lowest")
+    side = (f"training accuracy ended {gap:.1f} points above validation accuracy" if gap > 0 else
+            f"training accuracy ended {-gap:.1f} points below validation accuracy")
+    return f"{fit}; {side}"
 
 
 def environment() -> dict:

@@ -316,3 +316,18 @@ def test_recorded_runs_name_their_data_portably(name):
     if local is None or not local.exists():
         pytest.skip("no local copy to check the checksum against")
     assert train.data_source(name)["sha256"] == source["sha256"]
+
+
+def test_fit_verdict_reads_overfitting_from_the_validation_loss():
+    rising = {"val_loss": [1.0, 0.8, 0.9, 1.1], "accuracy": [0.5, 0.7, 0.8, 0.9],
+              "val_accuracy": [0.5, 0.6, 0.6, 0.58]}
+    verdict = train.fit_verdict(rising)
+    assert verdict.startswith("had begun to overfit") and "after epoch 2 of 4" in verdict
+    assert "32.0 points above validation" in verdict
+    flat = {"val_loss": [1.0, 0.9, 0.898, 0.899], "accuracy": [0.4, 0.5, 0.55, 0.57],
+            "val_accuracy": [0.45, 0.5, 0.58, 0.6]}
+    verdict = train.fit_verdict(flat)  # 0.899 is within 1 % of the lowest, 0.898
+    assert verdict.startswith("had not begun to overfit") and "3.0 points below validation" in verdict
+    assert train.fit_verdict(flat, tolerance=0.0001).startswith("had begun to overfit")
+    with pytest.raises(ValueError, match="same epochs"):
+        train.fit_verdict({"val_loss": [1.0], "accuracy": [], "val_accuracy": [0.5]})
