@@ -331,3 +331,30 @@ def test_fit_verdict_reads_overfitting_from_the_validation_loss():
     assert train.fit_verdict(flat, tolerance=0.0001).startswith("had begun to overfit")
     with pytest.raises(ValueError, match="same epochs"):
         train.fit_verdict({"val_loss": [1.0], "accuracy": [], "val_accuracy": [0.5]})
+
+
+def test_recomputed_bn_accuracy_uses_the_exact_training_statistics_and_restores_the_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(4, name="first")(inputs)
+    normed = keras.layers.BatchNormalization(name="bn")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(normed))
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x_fit, x_val = rng.normal(3, 2, (200, 5)).astype("float32"), rng.normal(3, 2, (60, 5)).astype("float32")
+    y_val = rng.integers(0, 3, 60)
+    bn = model.get_layer("bn")
+    gamma, beta, _, _ = bn.get_weights()
+    wrong = [gamma, beta, np.full(4, 50.0, "float32"), np.full(4, 0.01, "float32")]
+    bn.set_weights(wrong)
+    recomputed = train.recomputed_bn_accuracy(model, x_fit, x_val, y_val)
+    for got, want in zip(bn.get_weights(), wrong):  # the model's own statistics are back
+        np.testing.assert_array_equal(got, want)
+    kernel, bias = model.get_layer("first").get_weights()
+    h = x_fit @ kernel + bias  # the oracle: the batch-norm input computed by hand
+    bn.set_weights([gamma, beta, h.mean(axis=0), h.var(axis=0)])
+    expected = np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val)
+    assert recomputed == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no BatchNormalization"):
+        train.recomputed_bn_accuracy(keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]),
+                                     x_fit, x_val, y_val)
