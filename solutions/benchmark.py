@@ -1,9 +1,12 @@
 """Time conv2d forward + backward: vectorised NumPy vs TensorFlow (CPU) vs plain loops.
 
-Run ``python -m solutions.benchmark`` (``--help`` for options).  For each workload it prints the
-median wall-clock time over several repeats of one forward and one backward pass (gradients for
-input, weights and bias), with the ratios the course quotes: NumPy / TensorFlow and loops / NumPy.
-NumPy and TensorFlow runs are interleaved so that both see the same machine load.  The loop version
+Run ``python -m solutions.benchmark`` (``--help`` for options).  It first names the BLAS library
+NumPy calls, its version, the CPU kernel it picked and its threads (from ``threadpoolctl``), and
+TensorFlow's oneDNN setting.  For each workload it prints the median wall-clock time over several
+repeats of one forward and one backward pass (gradients for input, weights and bias), with the
+ratios the course quotes: NumPy / TensorFlow and loops / NumPy, and the one-minute load average
+when the workload finished.  NumPy and TensorFlow runs are interleaved, so that both see the same
+machine load; the ratio of each interleaved pair is also reported (median, lowest and highest).  The loop version
 is slow, so by default it is timed on a few images and scaled linearly to the full batch (every image
 costs the same); ``--full-loops`` times it on the whole batch instead.
 
@@ -20,6 +23,7 @@ import sys
 import time
 
 import numpy as np
+import threadpoolctl
 
 from .config import cpu_model
 from .conv import conv2d, conv2d_backward
@@ -30,6 +34,25 @@ WORKLOADS = [
     ("MNIST-sized", (128, 28, 28, 1), 32),
     ("CIFAR-sized", (64, 32, 32, 32), 64),
 ]
+
+
+def library_report() -> list[str]:
+    """One line per thread pool NumPy (and anything loaded with it) uses: library, version, kernel, threads."""
+    lines = []
+    for pool in threadpoolctl.threadpool_info():
+        kernel = pool.get("architecture") or "kernel not reported"
+        lines.append(f"{pool['user_api']}: {pool['internal_api']} {pool.get('version') or ''} "
+                     f"({pool['prefix']}), kernel {kernel}, {pool['num_threads']} threads")
+    return lines or ["no BLAS or OpenMP thread pool found"]
+
+
+def _cpu_vector_extensions() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    return ", ".join(f for f in ("avx512f", "avx2", "fma") if f in flags) or "none of avx512f, avx2, fma"
 
 
 def _timed(fn):
@@ -90,12 +113,15 @@ def run(repeats=7, loop_images=2, full_loops=False):
         for _ in range(repeats):
             np_times.append(_timed(lambda: _numpy_step(x, w, b, dout)))
             tf_times.append(_timed(tf_step))
+        pair_ratios = [a / c for a, c in zip(np_times, tf_times)]
         n_loop = shape[0] if full_loops else min(loop_images, shape[0])
         loop_time = _timed(lambda: _loops_step(x[:n_loop], w, b, dout[:n_loop])) * shape[0] / n_loop
         results.append(
             dict(
                 name=name, shape=shape, filters=filters, numpy=statistics.median(np_times),
                 tf=statistics.median(tf_times), loops=loop_time, loop_images=n_loop, max_rel_diff=max_diff,
+                pair_ratio=statistics.median(pair_ratios), pair_ratio_range=(min(pair_ratios), max(pair_ratios)),
+                load=os.getloadavg()[0],
             )
         )
     return results
@@ -104,15 +130,17 @@ def run(repeats=7, loop_images=2, full_loops=False):
 def format_table(results, repeats):
     lines = [
         f"{'workload':<12} {'input (NHWC) -> filters':<26} {'NumPy ms':>9} {'TF ms':>9} {'loops ms':>10}"
-        f" {'NumPy/TF':>9} {'loops/NumPy':>12} {'max rel diff':>13}",
+        f" {'NumPy/TF':>9} {'pairs: median (range)':>22} {'loops/NumPy':>12} {'max rel diff':>13} {'load':>5}",
     ]
     for r in results:
         loops = f"{r['loops'] * 1e3:.0f}" + ("" if r["loop_images"] == r["shape"][0] else "*")
         workload = "x".join(map(str, r["shape"])) + f" -> {r['filters']} 3x3"
+        low, high = r["pair_ratio_range"]
+        pairs = f"{r['pair_ratio']:.2f} ({low:.2f}-{high:.2f})"
         lines.append(
             f"{r['name']:<12} {workload:<26}"
             f" {r['numpy'] * 1e3:>9.1f} {r['tf'] * 1e3:>9.1f} {loops:>10} {r['numpy'] / r['tf']:>9.2f}"
-            f" {r['loops'] / r['numpy']:>12.0f} {r['max_rel_diff']:>13.1e}"
+            f" {pairs:>22} {r['loops'] / r['numpy']:>12.0f} {r['max_rel_diff']:>13.1e} {r['load']:>5.1f}"
         )
     scaled = [r for r in results if r["loop_images"] != r["shape"][0]]
     if scaled:
@@ -122,7 +150,8 @@ def format_table(results, repeats):
         )
     lines.append(
         f"NumPy and TF: median of {repeats} interleaved repeats of forward + backward (dx, dw, db), "
-        "float32, stride 1, 'same' padding."
+        "float32, stride 1, 'same' padding; pairs: NumPy/TF of each interleaved repeat; "
+        "load: one-minute load average when the workload finished."
     )
     return "\n".join(lines)
 
@@ -150,7 +179,13 @@ def main(argv=None):
 
     print(f"date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"cpu: {cpu_model()} ({os.cpu_count()} logical CPUs); load average {os.getloadavg()[0]:.1f}")
-    print(f"numpy {np.__version__}, tensorflow {tf.__version__} (CPU)")
+    print(f"numpy {np.__version__}, tensorflow {tf.__version__} (CPU); CPU vector extensions: "
+          f"{_cpu_vector_extensions()}")
+    for line in library_report():
+        print(f"NumPy {line}")
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    print("TensorFlow oneDNN kernels: " + ("TensorFlow's default for this CPU" if onednn is None
+                                           else f"TF_ENABLE_ONEDNN_OPTS={onednn}"))
     if args.threads is not None:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -47,9 +47,11 @@ class CifarRecipe:
 
     ``arch``: ``"small"`` (three conv layers, the TensorFlow tutorial's size) or ``"vgg"`` (three blocks
     of two conv layers, ``widths`` filters, each block halving the grid after its first convolution).
-    ``dropout``: rate before the classifier, and for ``"small"`` also after each pooling layer (0 turns
-    it off). ``augment``: random flips and shifts while training. ``batchnorm``: batch
-    normalisation after every convolution. ``weight_decay``: AdamW's decoupled decay (0 = plain Adam).
+    ``dropout``: rate before the classifier (0 turns it off); for ``"small"`` with ``pool_dropout``
+    also after each pooling layer. ``augment``: random flips and shifts while training. ``batchnorm``:
+    batch normalisation after every convolution; the ladder then turns ``pool_dropout`` off, since
+    dropout in front of a batch-normalised convolution makes its running statistics wrong at test
+    time and slows training (chapter 10 measures both). ``weight_decay``: AdamW's decoupled decay (0 = plain Adam).
     ``schedule``: ``"constant"`` learning rate or ``"cosine"`` (linear warm-up, then cosine decay).
     ``label_smoothing``: share of each target spread evenly over all classes (0 = one-hot targets).
     """
@@ -57,6 +59,7 @@ class CifarRecipe:
     arch: str = "small"
     widths: tuple[int, int, int] = (32, 128, 128)
     dropout: float = 0.0
+    pool_dropout: bool = True
     augment: bool = False
     batchnorm: bool = False
     weight_decay: float = 0.0
@@ -84,7 +87,7 @@ for _name, _change in [
     ("baseline", {}),
     ("+ dropout", {"dropout": 0.25}),
     ("+ augmentation", {"augment": True}),
-    ("+ batch norm", {"batchnorm": True}),
+    ("+ batch norm", {"batchnorm": True, "pool_dropout": False}),
     ("+ weight decay", {"weight_decay": 0.05}),
     ("+ capacity", {"arch": "vgg"}),
     ("+ LR schedule", {"schedule": "cosine", "learning_rate": 2e-3}),
@@ -131,7 +134,7 @@ def cifar10_convnet(recipe: CifarRecipe = CIFAR_FINAL, seed: int | None = None) 
             x = _conv(x, filters, recipe, f"block{i}_conv")
             if i < 3:
                 x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-                if recipe.dropout:
+                if recipe.dropout and recipe.pool_dropout:
                     x = layers.Dropout(recipe.dropout, name=f"block{i}_dropout")(x)
         x = layers.Flatten(name="features")(x)
         x = layers.Dense(64, activation="relu", name="hidden")(x)

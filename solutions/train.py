@@ -38,6 +38,9 @@ from .models import CIFAR_FINAL, CifarRecipe, cifar10_convnet, loss, mnist_convn
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "book" / "results"
 SEED = 0
+# Every final run holds out the last tenth of its (shuffled) training images for validation, as Keras'
+# ``validation_split`` does; chapter 10's ladder is judged on the same held-out images.
+VALIDATION_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,14 @@ class EpochBudget(keras.callbacks.Callback):
 
 
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int = 128,
-        validation_split: float = 0.1, verbose: int | str = "auto", callbacks=()):
-    """Train with the last ``validation_split`` of the data held out; returns (history dict, seconds)."""
+        validation_split: float = VALIDATION_FRACTION, verbose: int | str = "auto", callbacks=(),
+        validation_data=None):
+    """Train with the last ``validation_split`` of the data held out (or on all of it, validating on
+    ``validation_data = (x_val, y_val)`` when given); returns (history dict, seconds)."""
     start = time.perf_counter()
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_split=validation_split,
-                        verbose=verbose, callbacks=list(callbacks))
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=list(callbacks),
+                        **({"validation_data": validation_data} if validation_data is not None
+                           else {"validation_split": validation_split}))
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
 
 
@@ -157,26 +163,78 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
     return counts
 
 
-# Chapter 10's ladder is compared on a subset with a short, fixed schedule (the final model gets more).
+# Chapter 10's ladder is compared on a subset with a short, fixed schedule (the final model gets more),
+# and judged on ``n_validation`` of the images the final run holds out for validation; never on test data.
 # Quick runs use small batches: with a few hundred images, batches of 128 would give too few steps.
-LADDER = {"full": {"n_train": 10000, "epochs": 8, "batch_size": 128},
-          "quick": {"n_train": 600, "epochs": 2, "batch_size": 32}}
+LADDER = {"full": {"n_train": 10000, "n_validation": 5000, "epochs": 8, "batch_size": 128},
+          "quick": {"n_train": 600, "n_validation": 500, "epochs": 2, "batch_size": 32}}
+
+
+def ladder_data(mode: str):
+    """``((x_fit, y_fit), (x_val, y_val))`` for chapter 10's ladder in ``mode`` (``"full"``/``"quick"``).
+
+    The training set is shuffled as the final run shuffles it (seed :data:`SEED`); the ladder trains on
+    its first ``n_train`` images and validates on the first ``n_validation`` of its last tenth, the
+    images the final full run validates on. The test set is not returned: selection never sees it.
+    """
+    if mode not in LADDER:
+        raise ValueError(f"mode must be one of {sorted(LADDER)}, got {mode!r}")
+    cfg = LADDER[mode]
+    (x, y), _ = load_data("cifar10", n_test=1, seed=SEED)
+    n_held_out = int(VALIDATION_FRACTION * len(x))
+    if cfg["n_train"] > len(x) - n_held_out or cfg["n_validation"] > n_held_out:
+        raise ValueError(f"the ladder needs {cfg['n_train']} training and {cfg['n_validation']} validation "
+                         f"images; the data set has {len(x) - n_held_out} and {n_held_out}")
+    start = len(x) - n_held_out
+    return ((x[:cfg["n_train"]], y[:cfg["n_train"]]),
+            (x[start:start + cfg["n_validation"]], y[start:start + cfg["n_validation"]]))
+
+
+def recomputed_bn_accuracy(model: keras.Model, x_fit: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+                           batch_size: int = 500) -> float:
+    """Validation accuracy of ``model`` after its batch-norm running statistics are recomputed.
+
+    Each :class:`~keras.layers.BatchNormalization` layer, first to last, gets the exact mean and
+    variance of its input over ``x_fit`` with the network in inference mode (no dropout, no
+    augmentation, earlier layers already recomputed): the statistics the layer should use at test
+    time. The model's own statistics are restored afterwards. A large gain over the plain validation
+    accuracy means the running averages recorded during training were off.
+    """
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        raise ValueError("model has no BatchNormalization layer")
+    saved = [layer.get_weights() for layer in norms]
+    try:
+        for layer in norms:
+            inputs = keras.Model(model.inputs, layer.input).predict(x_fit, batch_size=batch_size, verbose=0)
+            axes = tuple(range(inputs.ndim - 1))
+            gamma, beta, _, _ = layer.get_weights()
+            layer.set_weights([gamma, beta, inputs.mean(axis=axes), inputs.var(axis=axes)])
+        _, accuracy = model.evaluate(x_val, y_val, batch_size=batch_size, verbose=0)
+    finally:
+        for layer, weights in zip(norms, saved):
+            layer.set_weights(weights)
+    return float(accuracy)
 
 
 def train_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128, seed: int = SEED,
                  verbose: int | str = 0) -> dict:
-    """Train the CIFAR-10 model of ``recipe`` on ``data = ((x, y), (x_test, y_test))``; measure it.
+    """Train the CIFAR-10 model of ``recipe`` on ``data = ((x, y), (x_val, y_val))``; measure it.
 
-    Returns a dict: ``model``, ``history``, ``seconds`` (training wall time), ``test_accuracy``,
-    ``params``. 10 % of ``x`` is held out for the validation curves.
+    ``(x_val, y_val)`` are validation images (for example from :func:`ladder_data`), not test images:
+    this is the function recipes are compared and chosen with. Returns a dict: ``model``, ``history``,
+    ``seconds`` (training wall time), ``seed``, ``val_accuracy`` (after the last epoch), ``params``
+    and, for a recipe with batch norm, ``val_accuracy_bn_recomputed`` (:func:`recomputed_bn_accuracy`).
     """
-    (x, y), (x_test, y_test) = data
-    steps = int(np.ceil((len(x) - int(0.1 * len(x))) / batch_size))
+    (x, y), (x_val, y_val) = data
+    steps = int(np.ceil(len(x) / batch_size))
     model = build("cifar10", steps, epochs, recipe=recipe, seed=seed)
-    history, seconds = fit(model, x, y, epochs, batch_size, verbose=verbose)
-    _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    return {"model": model, "history": history, "seconds": seconds,
-            "test_accuracy": float(test_acc), "params": int(model.count_params())}
+    history, seconds = fit(model, x, y, epochs, batch_size, verbose=verbose, validation_data=(x_val, y_val))
+    result = {"model": model, "history": history, "seconds": seconds, "seed": seed,
+              "val_accuracy": history["val_accuracy"][-1], "params": int(model.count_params())}
+    if recipe.batchnorm:
+        result["val_accuracy_bn_recomputed"] = recomputed_bn_accuracy(model, x, x_val, y_val)
+    return result
 
 
 def measure_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128,
@@ -205,6 +263,54 @@ def measure_recipe(recipe: CifarRecipe, data, epochs: int, batch_size: int = 128
     return {**result, "cached": False}
 
 
+def seed_spread(records: list[dict]) -> dict:
+    """Mean and spread of runs that differ only in their seed (the noise any comparison must beat).
+
+    ``records``: :func:`run` records (or :func:`train_recipe` results with a ``seed``), one per seed.
+    For each accuracy they all carry (``test_accuracy``, ``test_accuracy_flips``, ``val_accuracy``)
+    the result holds the values, their mean, their sample standard deviation (``std``, ddof=1) and
+    ``spread`` (largest minus smallest).
+    """
+    seeds = [r["seed"] for r in records]
+    if len(records) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"need runs with at least two distinct seeds, got seeds {seeds}")
+    study = {"seeds": seeds}
+    for key in ("test_accuracy", "test_accuracy_flips", "val_accuracy"):
+        values = [r.get(key) for r in records]
+        if all(v is not None for v in values):
+            values = np.asarray(values, dtype=float)
+            study[key] = {"values": values.tolist(), "mean": float(values.mean()),
+                          "std": float(values.std(ddof=1)), "spread": float(values.max() - values.min())}
+    return study
+
+
+# What chapter 10 asks of the recorded full run: the flip-averaged test accuracy within the training time.
+CIFAR10_TARGET = {"test_accuracy_flips": 0.85, "train_minutes": 30}
+
+
+def fit_verdict(history: dict, tolerance: float = 0.01) -> str:
+    """What a run's per-epoch ``history`` says about its fit, as a clause ("it had ...").
+
+    Overfitting shows as a validation loss that has risen from its minimum: a last epoch more than
+    ``tolerance`` (relative) above the lowest counts as risen. The clause also compares the last
+    epoch's training accuracy (averaged over the epoch, with dropout and augmentation, if any, on)
+    with validation accuracy.
+    """
+    val_loss, n = np.asarray(history["val_loss"], dtype=float), len(history["val_loss"])
+    if n == 0 or any(len(history[k]) != n for k in ("accuracy", "val_accuracy")):
+        raise ValueError("history needs accuracy, val_accuracy and val_loss for the same epochs (at least one)")
+    best = int(np.argmin(val_loss)) + 1
+    gap = 100 * (history["accuracy"][-1] - history["val_accuracy"][-1])
+    if val_loss[-1] > (1 + tolerance) * val_loss.min():
+        fit = f"had begun to overfit: its validation loss was lowest after epoch {best} of {n} and higher later"
+    else:
+        fit = (f"had not begun to overfit: its validation loss in the last of its {n} epochs was within "
+               f"{100 * tolerance:.0f} % of its lowest")
+    side = (f"training accuracy ended {gap:.1f} points above validation accuracy" if gap > 0 else
+            f"training accuracy ended {-gap:.1f} points below validation accuracy")
+    return f"{fit}; {side}"
+
+
 def environment() -> dict:
     """Versions, hardware and current load: what a reader needs to compare timings."""
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
@@ -226,27 +332,41 @@ def load_note(environment: dict) -> str:
     return "the machine was otherwise nearly idle"
 
 
-def data_source(name: str) -> str:
-    """Where the arrays came from, as the record should state it."""
+_COURSE_COPY_NOTES = {
+    "cifar10": "course copy: 53,898 of 60,000 images decoded from JPEG, not bit-identical to Keras'",
+    "mnist": "course copy, bit-identical to the official MNIST",
+}
+
+
+def data_source(name: str) -> dict:
+    """Where the arrays came from, portably: file name, SHA-256 and a provenance note (no machine path).
+
+    ``file`` and ``sha256`` are None when the arrays came from ``keras.datasets``' own download.
+    """
     directory = data_dir()
-    if directory and (directory / f"{name}.npz").exists():
-        note = (" (course copy: 53,898 of 60,000 images decoded from JPEG, not bit-identical to Keras')"
-                if name == "cifar10" else " (course copy, bit-identical to the official MNIST)")
-        return f"{directory / f'{name}.npz'}{note}"
-    return f"keras.datasets.{name}"
+    path = directory / f"{name}.npz" if directory else None
+    if path is None or not path.exists():
+        return {"file": None, "sha256": None, "note": f"keras.datasets.{name}.load_data()"}
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "sha256": digest.hexdigest(), "note": _COURSE_COPY_NOTES[name]}
 
 
 def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed: int = SEED):
     """Train ``name``'s final model as configured; return ``(model, record)``.
 
-    ``record`` holds everything the JSON file does. ``quick`` defaults to :func:`quick_mode`.
+    ``record`` holds everything the JSON file does. ``quick`` defaults to :func:`quick_mode`. ``seed``
+    sets the initial weights, the batch order and the augmentation; the split into training,
+    validation and test images is always :data:`SEED`'s, so runs of several seeds differ only in those.
     """
     quick = quick_mode() if quick is None else quick
     if name not in CONFIGS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(CONFIGS)}")
     cfg = CONFIGS[name]["quick" if quick else "full"]
-    (x, y), (x_test, y_test) = load_data(name, cfg.n_train, cfg.n_test, seed=seed)
-    n_fit = len(x) - int(0.1 * len(x))
+    (x, y), (x_test, y_test) = load_data(name, cfg.n_train, cfg.n_test, seed=SEED)
+    n_fit = len(x) - int(VALIDATION_FRACTION * len(x))
     steps = int(np.ceil(n_fit / cfg.batch_size))
     env_before = environment()
     model = build(name, steps, cfg.max_epochs, seed=seed)
@@ -261,7 +381,9 @@ def run(name: str, quick: bool | None = None, verbose: int | str = "auto", seed:
                  if cfg.test_flips else None)
     record = {
         "name": name, "mode": "quick" if quick else "full", "seed": seed,
+        # The test set's one use: the final model, after every choice was made on validation data.
         "test_accuracy": float(test_acc), "test_accuracy_flips": flips_acc, "test_loss": float(test_loss),
+        "val_accuracy": history["val_accuracy"][-1],
         "epochs": len(history["loss"]), "batch_size": cfg.batch_size, "budget_s": cfg.budget_s,
         "first_epoch_s": budget.first_epoch_s if budget else None, "train_seconds": seconds,
         "params": int(model.count_params()),
@@ -313,10 +435,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m solutions.train", description=__doc__.split("\n")[0])
     parser.add_argument("name", choices=sorted(CONFIGS), help="which chapter's final model to train")
     parser.add_argument("--quick", action="store_true", help="small subsets and few epochs (as CI)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train with seeds 0..N-1 and record their mean and spread (seed 0's model is kept)")
     parser.add_argument("--out", type=Path, help="where to write the JSON record (default: see above)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     quick = args.quick or quick_mode()
-    model, record = run(args.name, quick=quick, verbose=1)
+    model, record = run(args.name, quick=quick, verbose=1, seed=SEED)
+    if args.seeds > 1:
+        others = [run(args.name, quick=quick, verbose=1, seed=SEED + i)[1] for i in range(1, args.seeds)]
+        record["seed_study"] = {**seed_spread([record, *others]),
+                                "epochs": [r["epochs"] for r in (record, *others)],
+                                "train_seconds": [r["train_seconds"] for r in (record, *others)]}
     # Also refresh the cache chapters 11-12 read, so they reuse this run instead of training again.
     model_path, record_path = _cached_paths(args.name, quick)
     model.save(model_path)
@@ -329,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
           + (f" ({flips:.4f} with mirrored copies)" if flips is not None else "")
           + f" after {record['epochs']} epochs "
           f"({record['train_seconds']:.0f} s, {record['params']:,} parameters); wrote {out}")
+    if "seed_study" in record:
+        study = record["seed_study"]["test_accuracy"]
+        print(f"over seeds {record['seed_study']['seeds']}: mean {study['mean']:.4f}, "
+              f"std {study['std']:.4f}, spread {study['spread']:.4f}")
     return 0
 
 

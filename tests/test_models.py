@@ -61,6 +61,18 @@ def test_ladder_adds_one_ingredient_per_step():
     assert (baseline.dropout, baseline.augment, baseline.batchnorm, baseline.weight_decay) == (0, False, False, 0)
 
 
+def test_pool_dropout_places_dropout_after_the_small_networks_pooling_layers():
+    def dropouts(recipe):
+        return [layer.name for layer in models.cifar10_convnet(recipe).layers
+                if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts(models.CIFAR_STEPS["+ dropout"]) == ["block1_dropout", "block2_dropout", "head_dropout"]
+    # With batch norm the ladder keeps only the dropout in front of the classifier.
+    assert dropouts(models.CIFAR_STEPS["+ batch norm"]) == ["head_dropout"]
+    assert dropouts(replace(models.CIFAR_STEPS["+ batch norm"], pool_dropout=True)) == \
+        ["block1_dropout", "block2_dropout", "head_dropout"]
+    assert dropouts(models.CIFAR_FINAL) == ["head_dropout"]
+
+
 @pytest.mark.parametrize("bad", [{"arch": "resnet"}, {"schedule": "step"}, {"dropout": 1.0},
                                  {"weight_decay": -1.0}, {"learning_rate": 0.0},
                                  {"label_smoothing": 1.0}, {"label_smoothing": -0.1}])

@@ -1,7 +1,9 @@
 """Training code of Part III: quick runs learn, records are complete, caches are keyed by mode."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -82,7 +84,7 @@ def test_quick_mnist_cli_learns_writes_record_and_caches(isolated_cache, monkeyp
     assert record["params"] == models.mnist_convnet().count_params()
     for key in ("tensorflow", "keras", "cpu", "cpu_count", "device", "loadavg_1_5_15"):
         assert key in record["environment"]
-    assert record["train_seconds"] > 0 and "mnist" in record["data_source"]
+    assert record["train_seconds"] > 0 and record["val_accuracy"] == history["val_accuracy"][-1]
 
     # The cached quick model is reused without training; a full-mode request does not see it.
     def no_training(*args, **kwargs):
@@ -102,12 +104,13 @@ def test_quick_mnist_cli_learns_writes_record_and_caches(isolated_cache, monkeyp
 def test_final_cifar_recipe_learns_on_a_small_subset():
     if not _have_data("cifar10"):
         pytest.skip("CIFAR-10 not available")
-    data = train.load_data("cifar10", n_train=1000, n_test=500, seed=0)
+    (x, y), _ = train.load_data("cifar10", n_train=1500, n_test=1, seed=0)
+    data = ((x[:1000], y[:1000]), (x[1000:], y[1000:]))
     result = train.train_recipe(models.CIFAR_FINAL, data, epochs=3, batch_size=32)
     history = result["history"]
     assert history["loss"][-1] < history["loss"][0]
-    # Chance is 0.1; on 500 test images its standard deviation is about 0.013.
-    assert result["test_accuracy"] > 0.16
+    # Chance is 0.1; on 500 validation images its standard deviation is about 0.013.
+    assert result["val_accuracy"] > 0.16
     assert result["params"] == models.cifar10_convnet().count_params()
 
 
@@ -201,8 +204,157 @@ def test_measure_recipe_reuses_a_result_only_while_nothing_changed(isolated_cach
     again = train.measure_recipe(recipe, data, epochs=1, batch_size=16)
     assert not first["cached"] and again["cached"] and "model" not in first
     assert {k: v for k, v in again.items() if k != "cached"} == {k: v for k, v in first.items() if k != "cached"}
-    assert len(first["history"]["loss"]) == 1 and 0 <= first["test_accuracy"] <= 1
+    assert len(first["history"]["loss"]) == 1 and 0 <= first["val_accuracy"] <= 1
     # Another schedule, or other data, is trained afresh.
     assert not train.measure_recipe(recipe, data, epochs=2, batch_size=16)["cached"]
     changed = ((data[0][0][::-1].copy(), data[0][1]), data[1])
     assert not train.measure_recipe(recipe, changed, epochs=1, batch_size=16)["cached"]
+
+
+def _fake_cifar(n_train=100, n_test=30):
+    """A stand-in for ``train.load_data("cifar10")``: training image i has pixel [0, 0, 0] = i; every
+    test pixel is 255 (a sentinel no training image has), so any use of test data is visible."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 200, (n_train, 32, 32, 3), dtype=np.uint8)
+    x[:, 0, 0, 0] = np.arange(n_train)
+    x_test = np.full((n_test, 32, 32, 3), 255, dtype=np.uint8)
+    return (x, rng.integers(0, 10, n_train)), (x_test, np.full(n_test, 9))
+
+
+def test_ladder_selects_on_held_out_training_images_never_on_test(monkeypatch, isolated_cache):
+    monkeypatch.setattr(train, "load_data", lambda *args, **kwargs: _fake_cifar())
+    monkeypatch.setitem(train.LADDER, "quick", {"n_train": 40, "n_validation": 6, "epochs": 1, "batch_size": 16})
+    (x_fit, _), (x_val, _) = data = train.ladder_data("quick")
+    fit_ids, val_ids = set(x_fit[:, 0, 0, 0]), set(x_val[:, 0, 0, 0])
+    assert fit_ids == set(range(40)) and len(val_ids) == 6 and not fit_ids & val_ids
+    assert val_ids <= set(range(90, 100))  # the last tenth: the final run's validation images
+
+    seen = []  # every image array Keras is given while the ladder trains and measures a step
+
+    def spy(method):
+        def wrapper(self, x=None, *args, **kwargs):
+            validation = kwargs.get("validation_data")
+            seen.extend(a for a in (x, validation[0] if validation else None) if isinstance(a, np.ndarray))
+            return method(self, x, *args, **kwargs)
+        return wrapper
+
+    for name in ("fit", "evaluate", "predict"):
+        monkeypatch.setattr(keras.Model, name, spy(getattr(keras.Model, name)))
+    result = train.measure_recipe(models.CIFAR_STEPS["baseline"], data, epochs=1, batch_size=16)
+    assert seen and not any((a == 255).all(axis=(1, 2, 3)).any() for a in seen)
+    assert "test_accuracy" not in result and 0 <= result["val_accuracy"] <= 1
+    with pytest.raises(ValueError, match="mode"):
+        train.ladder_data("medium")
+    monkeypatch.setitem(train.LADDER, "quick", {"n_train": 95, "n_validation": 6, "epochs": 1, "batch_size": 16})
+    with pytest.raises(ValueError, match="ladder needs 95 training"):
+        train.ladder_data("quick")
+
+
+def test_seed_spread_matches_numpy_statistics():
+    records = [{"seed": s, "test_accuracy": a, "test_accuracy_flips": None, "val_accuracy": v}
+               for s, a, v in [(0, 0.81, 0.80), (1, 0.84, 0.82), (2, 0.80, 0.83)]]
+    study = train.seed_spread(records)
+    assert study["seeds"] == [0, 1, 2] and "test_accuracy_flips" not in study  # None: not measured
+    accs = np.array([0.81, 0.84, 0.80])
+    assert study["test_accuracy"]["values"] == accs.tolist()
+    assert study["test_accuracy"]["mean"] == pytest.approx(accs.mean())
+    assert study["test_accuracy"]["std"] == pytest.approx(np.sqrt(np.sum((accs - accs.mean()) ** 2) / 2))
+    assert study["test_accuracy"]["spread"] == pytest.approx(0.04)
+    assert study["val_accuracy"]["spread"] == pytest.approx(0.03)
+    with pytest.raises(ValueError, match="distinct seeds"):
+        train.seed_spread(records[:1])
+    with pytest.raises(ValueError, match="distinct seeds"):
+        train.seed_spread([records[0], records[0]])
+
+
+def test_cli_seeds_records_their_spread_and_keeps_seed_0s_model(isolated_cache, monkeypatch):
+    calls, saved = [], []
+
+    class FakeModel:
+        def save(self, path):
+            saved.append(self)
+
+    def fake_run(name, quick=None, verbose=0, seed=0):
+        calls.append(seed)
+        model = FakeModel()
+        model.seed = seed
+        return model, {"seed": seed, "test_accuracy": 0.80 + seed / 100, "test_accuracy_flips": 0.81 + seed / 100,
+                       "val_accuracy": 0.79, "epochs": 12 - seed, "train_seconds": 100.0 + seed, "params": 1}
+
+    monkeypatch.setattr(train, "run", fake_run)
+    out = isolated_cache / "cifar10.json"
+    assert train.main(["cifar10", "--quick", "--seeds", "3", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert calls == [0, 1, 2] and [m.seed for m in saved] == [0]
+    study = record["seed_study"]
+    assert record["seed"] == 0 and study["seeds"] == [0, 1, 2] and study["epochs"] == [12, 11, 10]
+    assert study["test_accuracy"]["mean"] == pytest.approx(0.81)
+    assert study["test_accuracy_flips"]["spread"] == pytest.approx(0.02)
+    assert train.main(["cifar10", "--quick", "--out", str(out)]) == 0
+    assert "seed_study" not in json.loads(out.read_text())  # one seed: no spread to report
+    with pytest.raises(SystemExit):
+        train.main(["cifar10", "--seeds", "0"])
+
+
+def test_data_source_names_file_and_checksum_but_no_machine_path(tmp_path, monkeypatch):
+    (tmp_path / "mnist.npz").write_bytes(b"not really an npz")
+    monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path))
+    source = train.data_source("mnist")
+    assert source == {"file": "mnist.npz", "sha256": hashlib.sha256(b"not really an npz").hexdigest(),
+                      "note": "course copy, bit-identical to the official MNIST"}
+    assert str(tmp_path) not in json.dumps(source)
+    assert train.data_source("cifar10") == {"file": None, "sha256": None,
+                                            "note": "keras.datasets.cifar10.load_data()"}
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_recorded_runs_name_their_data_portably(name):
+    source = json.loads((train.RESULTS_DIR / f"{name}.json").read_text())["data_source"]
+    assert source["file"] == f"{name}.npz" and re.fullmatch("[0-9a-f]{64}", source["sha256"])
+    assert "/" not in json.dumps(source) and source["note"]
+    local = train.data_dir() / source["file"] if train.data_dir() else None
+    if local is None or not local.exists():
+        pytest.skip("no local copy to check the checksum against")
+    assert train.data_source(name)["sha256"] == source["sha256"]
+
+
+def test_fit_verdict_reads_overfitting_from_the_validation_loss():
+    rising = {"val_loss": [1.0, 0.8, 0.9, 1.1], "accuracy": [0.5, 0.7, 0.8, 0.9],
+              "val_accuracy": [0.5, 0.6, 0.6, 0.58]}
+    verdict = train.fit_verdict(rising)
+    assert verdict.startswith("had begun to overfit") and "after epoch 2 of 4" in verdict
+    assert "32.0 points above validation" in verdict
+    flat = {"val_loss": [1.0, 0.9, 0.898, 0.899], "accuracy": [0.4, 0.5, 0.55, 0.57],
+            "val_accuracy": [0.45, 0.5, 0.58, 0.6]}
+    verdict = train.fit_verdict(flat)  # 0.899 is within 1 % of the lowest, 0.898
+    assert verdict.startswith("had not begun to overfit") and "3.0 points below validation" in verdict
+    assert train.fit_verdict(flat, tolerance=0.0001).startswith("had begun to overfit")
+    with pytest.raises(ValueError, match="same epochs"):
+        train.fit_verdict({"val_loss": [1.0], "accuracy": [], "val_accuracy": [0.5]})
+
+
+def test_recomputed_bn_accuracy_uses_the_exact_training_statistics_and_restores_the_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(4, name="first")(inputs)
+    normed = keras.layers.BatchNormalization(name="bn")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(normed))
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x_fit, x_val = rng.normal(3, 2, (200, 5)).astype("float32"), rng.normal(3, 2, (60, 5)).astype("float32")
+    y_val = rng.integers(0, 3, 60)
+    bn = model.get_layer("bn")
+    gamma, beta, _, _ = bn.get_weights()
+    wrong = [gamma, beta, np.full(4, 50.0, "float32"), np.full(4, 0.01, "float32")]
+    bn.set_weights(wrong)
+    recomputed = train.recomputed_bn_accuracy(model, x_fit, x_val, y_val)
+    for got, want in zip(bn.get_weights(), wrong):  # the model's own statistics are back
+        np.testing.assert_array_equal(got, want)
+    kernel, bias = model.get_layer("first").get_weights()
+    h = x_fit @ kernel + bias  # the oracle: the batch-norm input computed by hand
+    bn.set_weights([gamma, beta, h.mean(axis=0), h.var(axis=0)])
+    expected = np.mean(model.predict(x_val, verbose=0).argmax(axis=1) == y_val)
+    assert recomputed == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no BatchNormalization"):
+        train.recomputed_bn_accuracy(keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]),
+                                     x_fit, x_val, y_val)
