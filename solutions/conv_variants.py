@@ -32,10 +32,13 @@ def _check_dout(dout, expected):
 
 
 def _transpose_output_hw(in_hw, k_hw, stride_hw, padding):
-    """Smallest spatial size whose forward convolution has ``in_hw`` positions (TensorFlow's default)."""
+    """The output size Keras' ``Conv2DTranspose`` picks ("valid", "same"), or PyTorch's for explicit padding."""
     if isinstance(padding, str) and padding == "same":
         return tuple(n * s for n, s in zip(in_hw, stride_hw))
-    pads = resolve_padding(padding, in_hw, k_hw, stride_hw)  # "valid" or symmetric zeros
+    if isinstance(padding, str) and padding == "valid":
+        # a kernel narrower than the stride leaves gaps; Keras keeps the trailing one
+        return tuple((n - 1) * s + max(k, s) for n, k, s in zip(in_hw, k_hw, stride_hw))
+    pads = resolve_padding(padding, in_hw, k_hw, stride_hw)
     return tuple((n - 1) * s + k - lo - hi for n, k, s, (lo, hi) in zip(in_hw, k_hw, stride_hw, pads))
 
 
@@ -83,8 +86,9 @@ def conv2d_transpose(x, w, b=None, stride=1, padding="valid", output_hw=None):
     stride : int or (sh, sw)   the forward convolution's stride, i.e. the upsampling factor
     padding : "valid", "same", int or (ph, pw)   the forward convolution's padding
     output_hw : (OH, OW), optional
-        With stride > 1 several output sizes convolve back to (H, W); the default is the one
-        TensorFlow/Keras pick: ``H * sh`` for "same", ``(H - 1) * sh + KH - 2 ph`` otherwise.
+        With stride > 1 several output sizes convolve back to (H, W).  The default is Keras'
+        ``Conv2DTranspose``'s: ``H * sh`` for "same", ``(H - 1) * sh + max(KH, sh)`` for "valid";
+        for explicit padding PyTorch's ``(H - 1) * sh + KH - 2 ph`` (same for W).
 
     Returns
     -------
