@@ -1,7 +1,7 @@
 """Reference implementations for the CNN course (NHWC activations, HWIO kernels, as Keras).
 
 Every exercise function of the course lives here, vectorised and validated; hidden tests compare
-students' work against it. Keras-dependent modules (``models``, ``train``) are imported on demand so
+students' work against it. Keras-dependent modules (``models``, ``train``, ``costs``) are imported on demand so
 that ``import solutions`` stays fast and works without TensorFlow.
 """
 from .config import cache_dir, data_dir, quick_mode
@@ -16,6 +16,16 @@ from .conv import (
     im2col,
     output_size,
     zero_pad,
+)
+from .conv_variants import (
+    conv2d_transpose,
+    conv2d_transpose_backward,
+    dense_as_conv_kernel,
+    depthwise_conv2d,
+    depthwise_conv2d_backward,
+    dilate_kernel,
+    separable_conv2d,
+    separable_conv2d_backward,
 )
 from .datasets import (
     CIFAR10_CLASSES,
@@ -34,6 +44,7 @@ from .layers import (
     softmax,
     softmax_cross_entropy,
 )
+from .normalization import batch_norm_backward, batch_norm_forward
 from .params import conv_param_count, dense_param_count
 from .pooling import (
     avg_pool2d,
@@ -43,5 +54,6 @@ from .pooling import (
     max_pool2d,
     max_pool2d_backward,
 )
+from .residual import init_residual_block, residual_block_backward, residual_block_forward
 
 __all__ = [name for name in dir() if not name.startswith("_")]
