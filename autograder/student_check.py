@@ -92,7 +92,7 @@ def main(path: str, timeout: int = 120) -> int:
     for r in results:
         message = r["message"].replace("\n", "\n    ")
         if r["status"] == "after submission":
-            message = "graded after submission" + (f" ({message})" if message else "")
+            message = message or "graded after submission"
         print(f"[{marks[r['status']]}] {r['cell']} ({r['points']:g} pt)" + (f": {message}" if message else ""))
     visible = [r for r in results if r["status"] != "after submission"]
     passed = sum(r["status"] == "pass" for r in visible)
