@@ -8,6 +8,7 @@ Layout of ``--course DIR`` (default ``./course``, git-ignored)::
     autograded/<student>/<id>/            filled by ``grade``
     feedback/<student>/<id>/<id>.html     filled by ``feedback``
     reports/<id>.json                  per-student outcome of the last ``grade`` (status, reason)
+    released/<id>.json                 files the last ``release`` wrote (only these are replaced)
     export/                            grades.csv and Gradescope results
 
 Source and release directories are the repository's ``exercises/source`` and

@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from corpus import ASSIGNMENT, SOURCE, dumps, with_code  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
+from autograder.student_check import MAX_LINE_CHARS, MAX_MESSAGE_LINES, visible_code  # noqa: E402
 
 
 def test_check_reports_pass_and_fail_with_messages(tmp_path, capsys):
@@ -85,3 +86,43 @@ def test_db_url_selects_the_gradebook(tmp_path):
     with Gradebook(url, "cnn-course") as gb:
         assert [s.id for s in gb.students] == ["zoe"]
     assert not (tmp_path / "course" / "gradebook.db").exists()
+
+
+def _graded_cell(grade_id: str, source: str, points: int = 1) -> dict:
+    return {"cell_type": "code", "execution_count": None, "id": grade_id, "outputs": [], "source": source,
+            "metadata": {"nbgrader": {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
+                                      "schema_version": 3, "solution": False}}}
+
+
+def test_check_shows_whole_messages_and_hidden_only_cells(tmp_path, capsys):
+    nb = with_code()
+    nb["cells"] += [
+        _graded_cell("test_long", "x = np.arange(300.0)\n"
+                     "np.testing.assert_allclose(x + (x == 150), x, err_msg='the case that failed')"),
+        _graded_cell("test_wide", "assert False, 'w' * 500"),
+        _graded_cell("test_tall", "assert False, '\\n'.join(f'line {i}' for i in range(100))"),
+        _graded_cell("test_later", "# Graded after submission: trains a model for one epoch.", points=2),
+        _graded_cell("test_empty", ""),
+    ]
+    path = tmp_path / "mine.ipynb"
+    path.write_text(dumps(nb))
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] test_long (1 pt): AssertionError: Not equal to tolerance" in out
+    for line in ("    the case that failed", "    Mismatched elements: 1 / 300 (0.333%)", "     [150]: 151.0 (ACTUAL), 150.0 (DESIRED)",
+                 "     ACTUAL: array(["):
+        assert any(printed.startswith(line) for printed in out.splitlines()), line
+    assert "[LATER] test_later (2 pt): Graded after submission: trains a model for one epoch." in out
+    assert "[LATER] test_empty (1 pt): graded after submission" in out
+    assert f"[FAIL] test_wide (1 pt): AssertionError: {'w' * (MAX_LINE_CHARS - 3)}..." in out
+    assert f"    line {MAX_MESSAGE_LINES - 1}\n    ... ({100 - MAX_MESSAGE_LINES} more lines)" in out
+    assert "2/5 visible test cells pass" in out and "2 graded after submission only" in out
+
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") not in {"test_long", "test_wide", "test_tall"}]
+    path.write_text(dumps(nb))
+    assert main(["check", str(path)]) == 0, "hidden-only cells are not failures"
+
+
+def test_only_comments_count_as_no_visible_code():
+    assert not visible_code("") and not visible_code("# checked after submission\n\n# (2 points)")
+    assert visible_code("x = 1  # a comment") and visible_code("def broken(:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,24 @@ def test_release_strips_solutions_and_hidden_tests(tmp_path):
     assert "raise NotImplementedError()" in text
     assert "BEGIN SOLUTION" not in text and "HIDDEN" not in text and "np.add" not in text
     assert main(["--course", str(tmp_path / "c"), "release", "no-such-id"]) == 2
+
+
+def test_release_replaces_only_what_it_wrote(tmp_path):
+    source = tmp_path / "source" / "fx-numpy"
+    source.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "fixtures" / "source" / "fx-numpy" / "fx-numpy.ipynb", source)
+    (source / "data.csv").write_text("1,2\n")
+    common = ["--course", str(tmp_path / "c"), "--source", str(tmp_path / "source"),
+              "--release", str(tmp_path / "r")]
+    assert main([*common, "release", "fx-numpy"]) == 0
+    released = tmp_path / "r" / "fx-numpy"
+    assert sorted(p.name for p in released.iterdir()) == ["data.csv", "fx-numpy.ipynb"]
+    (released / "my-attempt.ipynb").write_text("a student's copy")
+    (released / "notes").mkdir()
+    (released / "notes" / "answers.md").write_text("an instructor's notes")
+    (source / "data.csv").unlink()
+    assert main([*common, "release", "fx-numpy"]) == 0
+    assert not (released / "data.csv").exists(), "a file removed from the source stays released"
+    assert (released / "my-attempt.ipynb").read_text() == "a student's copy"
+    assert (released / "notes" / "answers.md").read_text() == "an instructor's notes"
+    assert "raise NotImplementedError()" in (released / "fx-numpy.ipynb").read_text()
