@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book book-html test venv chromium clean
+.PHONY: book book-html test venv chromium bubblewrap clean
 
 venv: $(STAMP)
 
@@ -35,7 +35,7 @@ book-html:
 	  --path-output $(BOOK_OUTPUT) -W -n --keep-going
 
 # Every test, including a quick-mode build of the book and the headless-browser check of it.
-test: $(STAMP) chromium
+test: $(STAMP) chromium bubblewrap
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The browser test drives Debian's Chromium; install it where apt is available and it is missing.
@@ -43,6 +43,12 @@ chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) ; } \
 	  || echo "chromium/chromedriver not installed: the browser tests will be skipped"
+
+# The grader runs each student's kernel under bubblewrap; install it where apt is available.
+bubblewrap:
+	@command -v bwrap >/dev/null \
+	  || { command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) ; } \
+	  || echo "bubblewrap not installed: grading refuses without it (see the instructor guide)"
 
 clean:
 	rm -rf _build

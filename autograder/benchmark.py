@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
             start, cpu = time.perf_counter(), _cpu()
             results = grade(course, args.assignment, jobs=jobs)
             seconds = time.perf_counter() - start
-            assert all(r["status"] == "graded" for r in results.values()), results
+            assert all(r.status.value == "graded" for r in results.values()), results
             rows.append((f"autograder grade --jobs {jobs}", seconds, _cpu() - cpu))
         course = _course(tmp, "plain", source, args.assignment, args.copies)
         start, cpu = time.perf_counter(), _cpu()

@@ -18,6 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from corpus import ASSIGNMENT, SOURCE, dumps, source_nb, with_code  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
+from autograder.sandbox import probe  # noqa: E402
+
+pytestmark = pytest.mark.skipif(bool(probe()), reason=f"no kernel sandbox here: {probe()}")
 
 EXPECTED = {  # student -> (score, status)
     "solution": (5.0, "graded"),
