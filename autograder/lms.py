@@ -14,6 +14,8 @@ from .course import Course
 #: Moodle/Canvas-style names: the student id, an underscore, anything, ``.ipynb``.
 DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9][A-Za-z0-9.-]*)_.*\.ipynb$"
 MAX_MEMBER_BYTES = 50 * 1024 * 1024  # a notebook larger than this is not a homework answer
+MAX_ARCHIVE_BYTES = 2 * 1024 ** 3  # what one LMS download may unpack to, in all
+MAX_MEMBERS = 20_000
 
 
 @dataclass
@@ -28,17 +30,26 @@ def _files(path: Path, scratch: Path) -> list[Path]:
         return sorted(p for p in path.rglob("*") if p.is_file() and "__MACOSX" not in p.parts)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
-            out = []
-            for info in zf.infolist():
-                name = Path(info.filename).name  # flatten: no path traversal out of scratch
-                if info.is_dir() or not name or "__MACOSX" in info.filename:
+            members = zf.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise ValueError(f"{path} holds {len(members)} files; at most {MAX_MEMBERS} are read")
+            out, unpacked = [], 0
+            for info in members:
+                # flatten to a plain file name: no traversal out of scratch, whatever the name says
+                name = info.filename.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].replace("\0", "")
+                if info.is_dir() or name in ("", ".", "..") or "__MACOSX" in info.filename:
                     continue
                 target = scratch / f"{len(out):05d}" / name
                 target.parent.mkdir()
-                if info.file_size > MAX_MEMBER_BYTES:
-                    target.write_bytes(b"")  # kept as an (empty, hence invalid) submission
-                else:
-                    target.write_bytes(zf.read(info))
+                # sizes come from the archive's own directory, which may lie: read with a cap
+                with zf.open(info) as src:
+                    data = src.read(MAX_MEMBER_BYTES + 1)
+                if len(data) > MAX_MEMBER_BYTES:
+                    data = b""  # kept as an (empty, hence invalid) submission
+                unpacked += len(data)
+                if unpacked > MAX_ARCHIVE_BYTES:
+                    raise ValueError(f"{path} unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes")
+                target.write_bytes(data)
                 out.append(target)
             return out
     raise FileNotFoundError(f"{path} is neither a folder nor a zip file")

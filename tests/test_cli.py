@@ -126,3 +126,29 @@ def test_check_shows_whole_messages_and_hidden_only_cells(tmp_path, capsys):
 def test_only_comments_count_as_no_visible_code():
     assert not visible_code("") and not visible_code("# checked after submission\n\n# (2 points)")
     assert visible_code("x = 1  # a comment") and visible_code("def broken(:")
+
+
+def test_collect_survives_hostile_archives(tmp_path, capsys, monkeypatch):
+    import zipfile
+
+    from autograder import lms
+
+    common = ["--course", str(tmp_path / "course"), "--source", str(SOURCE), "--release", str(tmp_path / "r")]
+    odd = tmp_path / "odd.zip"
+    with zipfile.ZipFile(odd, "w") as zf:
+        zf.writestr("sub/..", "x")
+        zf.writestr("../../escape_1.ipynb", dumps(with_code()))
+        zf.writestr("dir\\\\win_1.ipynb", dumps(with_code()))
+    assert main([*common, "collect", ASSIGNMENT, str(odd)]) == 0
+    assert "collected 2 submissions" in capsys.readouterr().out
+    assert not (tmp_path / "escape_1.ipynb").exists()
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3):
+            zf.writestr(f"s{i}_1.ipynb", b"\0" * (lms.MAX_MEMBER_BYTES + 10))
+    assert main([*common, "collect", ASSIGNMENT, str(bomb)]) == 0  # oversized members become empty files
+    assert all((tmp_path / "course" / "submitted" / f"s{i}" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_size == 0
+               for i in range(3))
+    monkeypatch.setattr(lms, "MAX_ARCHIVE_BYTES", 1000)  # the cap on the whole archive
+    assert main([*common, "collect", ASSIGNMENT, str(odd)]) == 2
+    assert "unpacks to more than 1,000 bytes" in capsys.readouterr().err
