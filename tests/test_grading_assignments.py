@@ -32,9 +32,9 @@ def _solution(nb: dict, grade_id: str, code: str) -> None:
 EXTRA = {  # 02-conv1d: student -> edit of the source notebook
     "partial": lambda nb: _solution(nb, "correlate1d", "def correlate1d(x, w, mode='valid'):\n"
                                                        "    raise NotImplementedError()"),
+    # a cross-correlation: the kernel used as it is, not flipped (its own code: the notebook's later
+    # correlate1d cell calls conv1d, and verdicts read the notebook's final state)
     "noflip": lambda nb: _solution(nb, "conv1d", "def conv1d(x, w, mode='full'):\n"
-                                                 "    return correlate1d(x, w, mode)\n"
-                                                 "def correlate1d(x, w, mode='valid'):\n"
                                                  "    x, w = np.asarray(x, float), np.asarray(w, float)\n"
                                                  "    n, m = len(x), len(w)\n"
                                                  "    p = np.concatenate([np.zeros(m - 1), x, np.zeros(m - 1)])\n"
