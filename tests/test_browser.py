@@ -133,7 +133,9 @@ def test_checker_reports_every_defect_of_a_broken_page(fake_reports):
 def test_checker_reports_missing_page_and_widget_state(fake_reports):
     assert "HTTP 404 for the page" in fake_reports["absent.html"].problems
     good = fake_reports["good.html"]
-    # good.html is clean apart from the widget state it was (falsely) said to need.
+    # good.html is clean apart from the widgets it was (falsely) said to have: no saved state and no
+    # widget-manager modules for that state.
     assert good.problems == [
-        f"page uses ipywidgets but has no {bookcheck.WIDGET_STATE_TYPE} script"], good.problems
+        f"page uses ipywidgets but has no {bookcheck.WIDGET_STATE_TYPE} script",
+        "no @jupyter-widgets module defined through require.js"], good.problems
     assert good.toggles_checked == 1
