@@ -41,11 +41,18 @@ class Assignment:
     release: nbformat.NotebookNode  # the student version: locked cells are restored from it
     cells: list[GradedCell] = field(default_factory=list)
     kernel_name: str = "python3"
-    uses_course_package: bool = False  # the release's locked cells import `solutions`
+    #: What the release's locked cells import from the course package (``solutions.conv2d``,
+    #: ``solutions.layers.softmax_cross_entropy``): the helpers its kernel is given.
+    course_imports: tuple[str, ...] = ()
 
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.cells)
+
+    @property
+    def student_functions(self) -> frozenset[str]:
+        """The functions the student writes: their reference versions never reach the kernel."""
+        return frozenset(name for c in self.cells for name in c.student_names)
 
 
 def _hidden_block(source: str) -> str:
@@ -86,7 +93,8 @@ def _checks_called(tree: ast.AST) -> list[tuple[str, str]]:
     return out
 
 
-def _imports_course_package(nb) -> bool:
+def _course_imports(nb) -> tuple[str, ...]:
+    names = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("locked"):
@@ -96,11 +104,11 @@ def _imports_course_package(nb) -> bool:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(n.split(".")[0] == "solutions" for n in names):
-                return True
-    return False
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names if a.name.split(".")[0] == "solutions"]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "solutions":
+                names += [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(dict.fromkeys(names))
 
 
 def load(source_dir: Path, release_dir: Path, name: str) -> Assignment:
@@ -120,7 +128,7 @@ def _parse(source_path: str, _source_mtime: int, release_path: str, _release_mti
     release = nbformat.read(release_path, as_version=4)
     name = Path(source_path).stem
     assignment = Assignment(name, release, kernel_name=release.metadata.get("kernelspec", {}).get("name", "python3"),
-                            uses_course_package=_imports_course_package(release))
+                            course_imports=_course_imports(release))
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):

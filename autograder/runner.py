@@ -23,6 +23,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from . import withheld
 from .course import REPO, Course
 from .pipeline import grade_submission
 from .results import Status, SubmissionResult
@@ -120,9 +121,11 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     run_dir = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
     secret = course.secret
+    package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
+                              run_dir / "course-package") if spec.course_imports else None)
     queue = deque(Job(assignment, s, course.submitted(s, assignment) / f"{assignment}.ipynb",
                       course.source_dir, course.release_dir, run_dir / s, limits, sandboxed=sandbox,
-                      course_package=REPO / "solutions" if spec.uses_course_package else None)
+                      course_package=package)
                   for s in todo)
     ctx = multiprocessing.get_context("fork")
     workers = [_Worker(ctx) for _ in range(jobs)]

@@ -18,6 +18,7 @@ why, unless the instructor passes ``--no-sandbox`` (recorded in every report ent
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import shutil
 import signal
@@ -78,6 +79,23 @@ def _python_trees() -> list[str]:
     return sorted(t for t in trees if not any(t != o and t.startswith(o + os.sep) for o in trees))
 
 
+#: The course's own packages: the reference and the grader never enter a kernel, even where they
+#: are installed inside the Python tree the kernel runs from (a non-editable install).
+OWN_PACKAGES = ("solutions", "autograder")
+
+
+def _own_package_dirs(trees: list[str]) -> list[str]:
+    """Folders of OWN_PACKAGES that lie inside ``trees`` (each is hidden under an empty tmpfs)."""
+    found = []
+    for name in OWN_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            real = os.path.realpath(location)
+            if any(real.startswith(tree + os.sep) for tree in trees):
+                found.append(real)
+    return found
+
+
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                  "/etc/fonts", "/etc/alternatives", "/etc/ssl/certs", "/etc/mime.types")
 
@@ -100,8 +118,11 @@ def bwrap_argv(dirs: KernelDirs) -> list[str]:
     for path in _SYSTEM_FILES:
         if os.path.exists(path):
             argv += ["--ro-bind", path, path]
-    for tree in _python_trees():
+    trees = _python_trees()
+    for tree in trees:
         argv += ["--ro-bind", tree, tree]
+    for own in _own_package_dirs(trees):
+        argv += ["--tmpfs", own]
     for package in dirs.packages:
         argv += ["--ro-bind", str(package), f"{PACKAGES}/{package.name}"]
     argv += ["--ro-bind", str(dirs.inbox), str(dirs.inbox)]

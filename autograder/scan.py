@@ -31,14 +31,16 @@ class Policy:
 NUMPY_ONLY = Policy()
 NO_CONV_SHORTCUTS = Policy(numpy_names=CONV_NUMPY,
                            advice="implement the sliding window yourself (loops or array slicing)")
-#: Exercise 08 composes the reference layers of earlier exercises (imported by its setup cell).
-COMPOSE_LAYERS = Policy(modules=tuple(m for m in FORBIDDEN_MODULES if m != "solutions"),
-                        advice="compose the layer functions provided in the notebook")
+#: Exercise 08 composes the reference layers of earlier exercises: what its set-up cell imports
+#: (``scan``'s ``provided``) may be used, nothing else of ``solutions``.
+COMPOSE_LAYERS = Policy(advice="compose the layer functions provided in the notebook")
 #: Keras exercises may use Keras, just not the course's reference models.
 KERAS = Policy(modules=("solutions", "autograder"), advice="build the model yourself with Keras")
 
 
-def _forbidden(module: str, policy: Policy) -> str | None:
+def _forbidden(module: str, policy: Policy, provided: frozenset[str] = frozenset()) -> str | None:
+    if any(module == name or module.startswith(name + ".") for name in provided):
+        return None
     for banned in policy.modules:
         if module == banned or module.startswith(banned + "."):
             return banned
@@ -102,19 +104,20 @@ class _Program:
         return dotted
 
 
-def _findings_in(node: ast.AST, program: _Program, policy: Policy) -> tuple[list[str], set[str]]:
+def _findings_in(node: ast.AST, program: _Program, policy: Policy,
+                 provided: frozenset[str]) -> tuple[list[str], set[str]]:
     """Findings inside one definition, and the student definitions it calls."""
     findings, called = [], set()
     numpy_names = set(policy.numpy_names)
     for sub in ast.walk(node):
         if isinstance(sub, ast.Import):
             for a in sub.names:
-                if (hit := _forbidden(a.name, policy)):
+                if (hit := _forbidden(a.name, policy, provided)):
                     findings.append(f"imports {a.name} ({hit} is not allowed here)")
         elif isinstance(sub, ast.ImportFrom) and sub.module:
             for a in sub.names:
                 full = f"{sub.module}.{a.name}"
-                if (hit := _forbidden(sub.module, policy) or _forbidden(full, policy)):
+                if (hit := _forbidden(full, policy, provided)):
                     findings.append(f"imports {a.name} from {sub.module} ({hit} is not allowed here)")
                 elif a.name in numpy_names:
                     findings.append(f"imports {full}")
@@ -134,7 +137,7 @@ def _findings_in(node: ast.AST, program: _Program, policy: Policy) -> tuple[list
                 findings.append(f"uses .{sub.attr}")
             elif dotted and dotted.split(".")[0] in program.aliases:  # only imported names resolve
                 target = program.resolve(dotted)
-                if (hit := _forbidden(target, policy)):
+                if (hit := _forbidden(target, policy, provided)):
                     findings.append(f"uses {target} ({hit} is not allowed here)")
                 elif target.rsplit(".", 1)[-1] in numpy_names:
                     findings.append(f"uses {target} (through the name {dotted!r})")
@@ -144,12 +147,16 @@ def _findings_in(node: ast.AST, program: _Program, policy: Policy) -> tuple[list
     return findings, called
 
 
-def scan(sources: list[str], function: str, policy: Policy) -> list[str]:
-    """Why ``function`` (defined in the student's ``sources``) looks like a shortcut ([] if clean)."""
+def scan(sources: list[str], function: str, policy: Policy, provided: tuple[str, ...] = ()) -> list[str]:
+    """Why ``function`` (defined in the student's ``sources``) looks like a shortcut ([] if clean).
+
+    ``provided``: dotted names the notebook's locked cells import (``solutions.conv2d``), which the
+    student may use although their module is forbidden."""
     program = _Program(sources)
+    allowed = frozenset(provided)
     if function not in program.defs:
         target = program.resolve(function)
-        hit = _forbidden(target, policy)
+        hit = _forbidden(target, policy, allowed)
         return [f"is {target} itself, not your own code ({hit} is not allowed here)"] if hit else []
     findings, seen, todo = [], set(), [function]
     while todo:
@@ -157,7 +164,7 @@ def scan(sources: list[str], function: str, policy: Policy) -> list[str]:
         if name in seen:
             continue
         seen.add(name)
-        found, called = _findings_in(program.defs[name], program, policy)
+        found, called = _findings_in(program.defs[name], program, policy, allowed)
         findings += [f if name == function else f"{f} (in its helper {name})" for f in found]
         todo += sorted(called - seen)
     return list(dict.fromkeys(findings))

@@ -54,6 +54,14 @@ EXTRA = {  # 02-conv1d: student -> edit of the source notebook
 }
 
 
+EXTRA_08 = {  # 08: the reference dropout fetched past the static scan is a stub in the kernel
+    "reference": lambda nb: _solution(nb, "dropout", "import importlib\n"
+                                                     "given = importlib.import_module('solu' + 'tions.layers')\n"
+                                                     "def dropout(x, rate, rng=None, training=True):\n"
+                                                     "    return given.dropout(x, rate, rng, training)"),
+}
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("assignments")
@@ -73,8 +81,9 @@ def test_solution_full_marks_blank_zero(workspace, assignment):
     (lms / "solution_1.ipynb").write_text(json.dumps(source))
     blank = (tmp / "release" / assignment / f"{assignment}.ipynb").read_text()
     (lms / "blank_1.ipynb").write_text(blank)
-    if assignment == "02-conv1d":
-        for student, edit in EXTRA.items():
+    extra = {"02-conv1d": EXTRA, "08-dropout-weight-sharing": EXTRA_08}.get(assignment, {})
+    if extra:
+        for student, edit in extra.items():
             nb = json.loads(json.dumps(source))
             edit(nb)
             (lms / f"{student}_1.ipynb").write_text(json.dumps(nb))
@@ -109,3 +118,9 @@ def test_solution_full_marks_blank_zero(workspace, assignment):
         assert held["verdict"] == "held" and held["score"] == 0, held
         assert "held for the instructor's review" in held["message"] and ".convolve" in held["message"]
         assert rep["shortcut"]["status"] == "flagged" and rep["shortcut"]["held_points"] >= 2.0
+
+    if assignment == "08-dropout-weight-sharing":
+        copied = rep["reference"]["cells"]
+        dropout_cells = [copied[f"test_dropout_{part}"] for part in ("mask", "statistics", "inference")]
+        assert dropout_cells and all(c["score"] == 0 for c in dropout_cells), copied
+        assert any("NotImplementedError" in (c.get("message") or "") for c in dropout_cells), copied

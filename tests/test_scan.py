@@ -45,8 +45,13 @@ def test_plain_numpy_and_innocent_names_are_clean():
 
 def test_policies_differ_by_exercise():
     compose = "from solutions import conv2d\ndef train_step(p, x):\n    return conv2d(x, p)"
-    assert scan([compose], "train_step", COMPOSE_LAYERS) == []
+    provided = ("solutions.conv2d", "solutions.layers.relu")  # what 08's set-up cell imports
+    assert scan([compose], "train_step", COMPOSE_LAYERS, provided) == []
     assert scan([compose], "train_step", NUMPY_ONLY)
+    # only what the set-up cell provides: the reference of the exercise itself stays off limits
+    for copied in ("from solutions.layers import dropout as given\ndef train_step(p, x):\n    return given(x, p)",
+                   "import solutions\ndef train_step(p, x):\n    return solutions.dropout(x, p)"):
+        assert "solutions" in scan([copied], "train_step", COMPOSE_LAYERS, provided)[0], copied
     model = "import keras\ndef build_model():\n    return keras.Sequential([keras.Input((28, 28, 1))])"
     assert scan([model], "build_model", KERAS) == []
     copied = "def build_model():\n    from solutions import models\n    return models.mnist_convnet()"

@@ -26,7 +26,7 @@ class Job:
     limits: Limits
     sandboxed: bool = True
     cgroup: str = ""  # the submission's pids cgroup, which its kernel joins
-    course_package: Path | None = None  # the `solutions` package, for assignments whose set-up imports it
+    course_package: Path | None = None  # the kernel's `solutions` (withheld.build), where the set-up imports it
 
 
 @dataclass

@@ -55,9 +55,9 @@ def _time_left(ctx: Context, cap: float) -> float:
 
 def execute(ctx: Context) -> None:
     job = ctx.job
-    # The course's reference package is visible only where the set-up cell imports it (exercise
-    # 08 builds on the layers of 05-07); the grader's own copy is never the kernel's.
-    packages = (job.course_package,) if ctx.assignment.uses_course_package and job.course_package else ()
+    # Only where the set-up cell imports the course package (exercise 08 builds on the layers of
+    # 05-07), and then the copy without this assignment's answers (autograder/withheld.py).
+    packages = (job.course_package,) if job.course_package else ()
     ctx.dirs = KernelDirs.create(job.workdir, packages)
     source_files = job.source_dir / job.assignment
     for item in source_files.iterdir():  # data files etc. that the notebook reads beside it

@@ -85,7 +85,7 @@ def prepare(ctx: Context) -> None:
         for check_name, function in cell.checks:
             targets[function] = checks.policy_for(check_name)
     for function, policy in targets.items():
-        found = scan.scan(sources, function, policy)
+        found = scan.scan(sources, function, policy, assignment.course_imports)
         if found:
             ctx.findings[function] = [f"{function} {f}" for f in found]
             result.findings += ctx.findings[function]
