@@ -31,8 +31,7 @@ from .sandbox import INSTALL_HINT, Limits, ProcessGroup, pids_hierarchy, probe
 from .stages.context import Job
 from .stages.record import record
 
-# Imported here so that forked workers start with the checks and NumPy loaded (seconds each otherwise).
-from . import checks  # noqa: F401
+from . import checks
 
 
 class GradingError(RuntimeError):
@@ -64,6 +63,15 @@ class _Worker:
     def kill(self) -> None:
         self.process.kill()
         self.process.join()
+
+
+def _worker_context():
+    """Workers come from a fork server: a clean interpreter with the checks loaded once, never a fork
+    of the caller, whose TensorFlow threads (a notebook or test that trained a model) would leave
+    locks held in the child and hang the Keras checks."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["autograder.checks"])
+    return ctx
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -127,7 +135,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
                       course.source_dir, course.release_dir, run_dir / s, limits, sandboxed=sandbox,
                       course_package=package)
                   for s in todo)
-    ctx = multiprocessing.get_context("fork")
+    ctx = _worker_context()
     workers = [_Worker(ctx) for _ in range(jobs)]
     groups: dict[str, ProcessGroup] = {}
     serial = itertools.count()
