@@ -1,4 +1,4 @@
-"""Instructor command line: ``python -m autograder {release,collect,grade,feedback,export,check}``."""
+"""Instructor command line: ``python -m autograder {release,collect,grade,feedback,export,report,check}``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .course import SIMILARITY_THRESHOLD
 from .lms import DEFAULT_PATTERN
 
 
@@ -80,6 +81,27 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .class_report import write_class_report
+
+    html_path, csv_path = write_class_report(_course(args), args.id, similarity=not args.no_similarity,
+                                             threshold=args.similarity_threshold)
+    print(f"wrote {html_path}")
+    print(f"wrote {csv_path}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(html_path.as_uri())
+    return 0
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def cmd_check(args) -> int:
     from .student_check import main
 
@@ -132,6 +154,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "gradescope"], default="csv")
     s.add_argument("--output", help="file (csv) or folder (gradescope)")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("report", parents=[common],
+                       help="class report: scores, pass rates, common mistakes, problems, similar code")
+    s.add_argument("id")
+    s.add_argument("--similarity-threshold", type=_share, default=None,
+                   help="flag pairs sharing this share of a student's code (default: "
+                        f"c.Autograder.similarity_threshold in the course config, else {SIMILARITY_THRESHOLD})")
+    s.add_argument("--no-similarity", action="store_true", help="skip comparing the solution code")
+    s.add_argument("--open", action="store_true", help="open the page in a web browser")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("check", help="students: run the visible tests of a notebook")
     s.add_argument("notebook")

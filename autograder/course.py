@@ -8,6 +8,7 @@ Layout of ``--course DIR`` (default ``./course``, git-ignored)::
     autograded/<student>/<id>/            filled by ``grade``
     feedback/<student>/<id>/<id>.html     filled by ``feedback``
     reports/<id>.json                  per-student outcome of the last ``grade`` (status, reason)
+    reports/<id>-class.html, .csv      the class report written by ``report``
     released/<id>.json                 files the last ``release`` wrote (only these are replaced)
     export/                            grades.csv and Gradescope results
 
@@ -31,6 +32,8 @@ from .sandbox import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE_ID = "cnn-course"
+#: Default of ``c.Autograder.similarity_threshold`` (see :mod:`autograder.similarity`).
+SIMILARITY_THRESHOLD = 0.5
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration of this course workspace, written by `python -m autograder`.
@@ -65,6 +68,10 @@ c.Autograder.overrides = {{
     "10-keras-cifar10": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
                          "cpu_seconds": 1200}},
 }}
+
+# `python -m autograder report` flags two students (or a student and the course's own code) when
+# this share of a student's solution code is found in the other's (0..1, after renaming variables).
+c.Autograder.similarity_threshold = {similarity_threshold}
 '''
 
 
@@ -89,6 +96,7 @@ class Course:
                 call_timeout=defaults.call_timeout, memory_mb=defaults.memory_mb,
                 cpu_seconds=defaults.cpu_seconds, output_bytes=defaults.output_bytes,
                 reply_mb=defaults.reply_mb, max_processes=defaults.max_processes,
+                similarity_threshold=SIMILARITY_THRESHOLD,
             ))
         self.config: Config = PyFileConfigLoader(config_file.name, path=str(self.root)).load_config()
         # Explicit options win over the file (without rewriting it).
@@ -142,6 +150,16 @@ class Course:
         values = {k: v for k, v in section.items() if k in Limits.__dataclass_fields__}
         values.update(dict(section.get("overrides", {})).get(assignment, {}))
         return Limits(**values)
+
+    @property
+    def similarity_threshold(self) -> float:
+        """Share of a student's solution code found elsewhere above which ``report`` flags a pair."""
+        return float(self.config.get("Autograder", {}).get("similarity_threshold", SIMILARITY_THRESHOLD))
+
+    def class_report_paths(self, assignment: str) -> tuple[Path, Path]:
+        """(HTML, CSV) of the class report of ``assignment``."""
+        reports = self.root / "reports"
+        return reports / f"{assignment}-class.html", reports / f"{assignment}-class.csv"
 
     # -- nbgrader objects ------------------------------------------------------------------------
     def coursedir(self, **traits):

@@ -478,3 +478,10 @@ DROPOUT_BACKWARD_VARIANTS = [
     Variant(lambda dout, mask: np.asarray(dout),
             "your gradient passes dout straight through; dropped units must get zero gradient (dout * mask)."),
 ]
+
+
+def known_causes() -> frozenset[str]:
+    """Every message a variant can give. A ``Likely cause:`` line with other text did not come from
+    a diagnosis: a student's exception text can contain one, so reports count only these."""
+    return frozenset(v.message for value in list(globals().values()) if isinstance(value, list)
+                     for v in value if isinstance(v, Variant))

@@ -7,8 +7,13 @@ to the gradebook and the report. Reports store it as JSON (:meth:`to_json` / :me
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from enum import Enum
+
+#: Starts the line of a check's message that names a diagnosed mistake (see autograder.diagnose).
+LIKELY_CAUSE = "Likely cause: "
+_LIKELY_CAUSE_LINE = re.compile("^" + re.escape(LIKELY_CAUSE) + "(.+)$", re.MULTILINE)
 
 
 class Status(str, Enum):
@@ -55,6 +60,11 @@ class CellResult:
     @property
     def held_points(self) -> float:
         return self.max_score if self.verdict is Verdict.HELD else 0.0
+
+    @property
+    def likely_causes(self) -> list[str]:
+        """The diagnosed mistakes named in the message (one per ``Likely cause:`` line)."""
+        return [m.group(1).strip() for m in _LIKELY_CAUSE_LINE.finditer(self.message)]
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ..bridge import BridgeFailure
 from . import compare as _safe
 from ._errors import CheckFailed
 from ..diagnose import Variant, match_variant
+from ..results import LIKELY_CAUSE
 
 SEED_ENV = "CNN_AUTOGRADER_SEED"
 _DEFAULT_SEED = 20240917
@@ -225,7 +226,7 @@ def _diagnose(spec: Spec, func, part: str, results, cases) -> str | None:
             except AssertionError:
                 return False
         variant = match_variant([v for v in spec.variants if v.shape_only_ok], observations, same_shape)
-    return None if variant is None else f"Likely cause: {variant.message}"
+    return None if variant is None else LIKELY_CAUSE + variant.message
 
 
 def run_property(name: str, func, body: Callable[[np.random.Generator], int], part: str,
