@@ -36,6 +36,8 @@ def cmd_collect(args) -> int:
         print(f"  NOT MATCHED (no student id in the name): {name}")
     for line in result.skipped:
         print(f"  skipped {line}")
+    for line in result.notes:
+        print(f"  note: {line}")
     policy = course.late_policy(args.id)
     for student, record in sorted(result.records.items()):
         days = policy.days_late(as_utc(record.timestamp) if record.timestamp else None, record.late_marker)

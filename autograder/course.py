@@ -4,7 +4,7 @@ Layout of ``--course DIR`` (default ``./course``, git-ignored)::
 
     nbgrader_config.py                 written on first use; edit it (db_url, limits, ...)
     gradebook.db                       nbgrader's SQLite gradebook (unless db_url points elsewhere)
-    submitted/<student>/<id>/<id>.ipynb   filled by ``collect``
+    submitted/<student>/<id>/<id>.ipynb   filled by ``collect``, with timestamp.txt and lms.json
     autograded/<student>/<id>/            filled by ``grade``
     feedback/<student>/<id>/<id>.html     filled by ``feedback``
     reports/<id>.json                  per-student outcome of the last ``grade`` (status, reason)
@@ -169,9 +169,11 @@ class Course:
     @property
     def lms_timezone(self):
         """Where the LMS's server keeps its clock: zip entry and Blackboard name times have no offset."""
+        from datetime import timezone
         from zoneinfo import ZoneInfo
 
-        return ZoneInfo(self.config.get("Autograder", {}).get("lms_timezone", "UTC"))
+        name = self.config.get("Autograder", {}).get("lms_timezone", "UTC")
+        return timezone.utc if name == "UTC" else ZoneInfo(name)  # UTC needs no tz database
 
     # -- nbgrader objects ------------------------------------------------------------------------
     def coursedir(self, **traits):

@@ -121,6 +121,7 @@ class Collected:
     students: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # file names that fit no student
     skipped: list[str] = field(default_factory=list)  # reasons for files not used
+    notes: list[str] = field(default_factory=list)  # collected, but not under the usual student id
     records: dict[str, LmsRecord] = field(default_factory=dict)
 
 
@@ -216,7 +217,8 @@ def _receipts(members: list[_Member]) -> dict[str, tuple[str, str]]:
     for member in members:
         m = BLACKBOARD.match(member.name.rsplit("/", 1)[-1])
         if m and not m["file"]:
-            text = member.path.read_bytes()[:100_000].decode("utf-8", "replace")
+            with member.path.open("rb") as fh:
+                text = fh.read(100_000).decode("utf-8", "replace")
             if who := RECEIPT_NAME.search(text):
                 found[f"{m['prefix']}_{m['time']}"] = (who["name"], who["username"])
     return found
@@ -274,6 +276,11 @@ def collect(course: Course, assignment: str, path: str | Path,
                 result.skipped.append(f"{member.name}: not a notebook ({record.lms.value} submission "
                                       f"of {record.student})")
                 continue
+            if record.student in chosen and chosen[record.student][0].lms_user != record.lms_user:
+                # two Moodle participants with one name: keep both, the second under its participant id
+                record.student = f"{record.student}-{record.lms_user}"
+                result.notes.append(f"{member.name}: collected as {record.student} (another "
+                                    f"participant has the same name)")
             if record.student in chosen:
                 earlier, later = sorted([chosen[record.student][0], record], key=_order)
                 result.skipped.append(f"{earlier.file}: replaced by later file {later.file}")

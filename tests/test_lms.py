@@ -82,10 +82,14 @@ def test_moodle_folders_flat_files_and_entry_times(tmp_path, capsys):
         ("José Núñez_1002_assignsubmission_file_mine.ipynb", GOOD, bo_time),  # older, flat layout
         ("Cy Dee_1003_assignsubmission_onlinetext_onlinetext.html", "<p>hi</p>", bo_time),
         ("Participant 1004_1004_assignsubmission_file_/work/fx-numpy.ipynb", GOOD, bo_time),  # blind
+        ("Ann Lee_1005_assignsubmission_file_/fx-numpy.ipynb", "other Ann", bo_time),  # same name
     ])
     assert main([*common, "collect", ASSIGNMENT, str(download)]) == 0
     out = capsys.readouterr().out
-    assert "collected 3 submissions" in out
+    assert "collected 4 submissions" in out
+    assert "collected as ann-lee-1005 (another participant has the same name)" in out
+    assert (_submitted(course, "ann-lee-1005") / f"{ASSIGNMENT}.ipynb").read_text() == "other Ann"
+    assert (_submitted(course, "ann-lee") / f"{ASSIGNMENT}.ipynb").read_text() == GOOD
     assert "Cy Dee_1003_assignsubmission_onlinetext_onlinetext.html: not a notebook" in out
     ann = read_record(_submitted(course, "ann-lee"))
     assert (ann.lms, ann.name, ann.lms_user, ann.late_marker) == (Lms.MOODLE, "Ann Lee", "1001", None)
