@@ -1,4 +1,4 @@
-"""Instructor command line: ``python -m autograder {release,collect,grade,feedback,export,report,check}``."""
+"""Instructor command line: ``python -m autograder {release,collect,grade,feedback,export,report,gradescope-bundle,check}``."""
 
 from __future__ import annotations
 
@@ -28,12 +28,22 @@ def cmd_release(args) -> int:
 def cmd_collect(args) -> int:
     from .lms import collect
 
-    result = collect(_course(args), args.id, args.path, args.pattern)
+    from .late import as_utc
+
+    course = _course(args)
+    result = collect(course, args.id, args.path, args.pattern)
     print(f"collected {len(result.students)} submissions of {args.id}")
     for name in result.unmatched:
         print(f"  NOT MATCHED (no student id in the name): {name}")
     for line in result.skipped:
         print(f"  skipped {line}")
+    for line in result.notes:
+        print(f"  note: {line}")
+    policy = course.late_policy(args.id)
+    for student, record in sorted(result.records.items()):
+        days = policy.days_late(as_utc(record.timestamp) if record.timestamp else None, record.late_marker)
+        if days:
+            print(f"  late: {student}: {days} day(s) (time from {record.time_source.value})")
     return 0
 
 
@@ -67,17 +77,36 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_csv, export_gradescope
+    from .export import export_canvas, export_csv, export_moodle
 
     course = _course(args)
     with course.gradebook() as gb:
         ids = args.ids or sorted(a.name for a in gb.assignments)
+    export = course.root / "export"
     if args.format == "csv":
-        out = export_csv(course, ids, Path(args.output or course.root / "export" / "grades.csv"))
-        print(f"wrote {out}")
-    else:
-        written = export_gradescope(course, ids, Path(args.output or course.root / "export" / "gradescope"))
-        print(f"wrote {len(written)} results.json files")
+        print(f"wrote {export_csv(course, ids, Path(args.output or export / 'grades.csv'))}")
+        return 0
+    if args.format == "canvas":
+        columns = dict(c.split("=", 1) for c in args.canvas_column or [])
+        written = [export_canvas(course, ids, Path(args.output or export / "canvas.csv"), columns)]
+    else:  # Moodle's worksheet is per assignment: its participant ids are
+        if args.output and len(ids) > 1:
+            raise ValueError("--format moodle writes one worksheet per assignment: name one id with --output")
+        written = [export_moodle(course, a, Path(args.output or export / f"moodle-{a}.csv")) for a in ids]
+    for w in written:
+        print(f"wrote {w.path} ({w.rows} students)")
+        if w.left_out:
+            print(f"  left out (not collected from {args.format}): {', '.join(w.left_out)}")
+    return 0
+
+
+def cmd_gradescope_bundle(args) -> int:
+    from .gradescope import build_bundle
+
+    course = _course(args)
+    out = build_bundle(course, args.id, Path(args.output or course.root / "export" / f"gradescope-{args.id}.zip"),
+                       sandbox=not args.no_sandbox)
+    print(f"wrote {out}: upload it as the assignment's autograder (Ubuntu 24.04 base image)")
     return 0
 
 
@@ -149,10 +178,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("id")
     s.set_defaults(func=cmd_feedback)
 
-    s = sub.add_parser("export", parents=[common], help="grades.csv (per-test columns) or Gradescope results.json")
+    s = sub.add_parser("export", parents=[common],
+                       help="grades.csv (per-test columns), a Canvas grade import or a Moodle grading worksheet")
     s.add_argument("ids", nargs="*")
-    s.add_argument("--format", choices=["csv", "gradescope"], default="csv")
-    s.add_argument("--output", help="file (csv) or folder (gradescope)")
+    s.add_argument("--format", choices=["csv", "canvas", "moodle"], default="csv")
+    s.add_argument("--output", help="the file to write")
+    s.add_argument("--canvas-column", action="append", metavar="ID=TITLE",
+                   help='Canvas column of an assignment, e.g. "03-conv2d=Conv2D (123456)" (repeatable)')
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("report", parents=[common],
@@ -164,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-similarity", action="store_true", help="skip comparing the solution code")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("gradescope-bundle", parents=[common], help="a Gradescope autograder zip for one assignment")
+    s.add_argument("id")
+    s.add_argument("--output", help="the zip to write")
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="grade on Gradescope without bubblewrap (student code can then reach the grader)")
+    s.set_defaults(func=cmd_gradescope_bundle)
 
     s = sub.add_parser("check", help="students: run the visible tests of a notebook")
     s.add_argument("notebook")

@@ -4,13 +4,13 @@ Layout of ``--course DIR`` (default ``./course``, git-ignored)::
 
     nbgrader_config.py                 written on first use; edit it (db_url, limits, ...)
     gradebook.db                       nbgrader's SQLite gradebook (unless db_url points elsewhere)
-    submitted/<student>/<id>/<id>.ipynb   filled by ``collect``
+    submitted/<student>/<id>/<id>.ipynb   filled by ``collect``, with timestamp.txt and lms.json
     autograded/<student>/<id>/            filled by ``grade``
     feedback/<student>/<id>/<id>.html     filled by ``feedback``
     reports/<id>.json                  per-student outcome of the last ``grade`` (status, reason)
     reports/<id>-class.html, .csv      the class report written by ``report``
     released/<id>.json                 files the last ``release`` wrote (only these are replaced)
-    export/                            grades.csv and Gradescope results
+    export/                            grades.csv, Canvas and Moodle grade files, Gradescope bundles
 
 Source and release directories are the repository's ``exercises/source`` and
 ``exercises/release`` (absolute paths in the config), so ``release`` regenerates the committed
@@ -61,6 +61,12 @@ c.Autograder.cpu_seconds = {cpu_seconds}
 c.Autograder.output_bytes = {output_bytes}
 c.Autograder.reply_mb = {reply_mb}
 c.Autograder.max_processes = {max_processes}
+# Late policy (see autograder/late.py), and the time zone of the LMS's server, whose download
+# names and zip entries carry local times without an offset.
+# c.Autograder.due = "2026-12-10T23:59:00+00:00"
+# c.Autograder.late_penalty_per_day = 0.1
+# c.Autograder.late_max_days = 7
+# c.Autograder.lms_timezone = "Europe/Berlin"
 # Keras assignments import TensorFlow, which needs a larger address space and more time.
 c.Autograder.overrides = {{
     "09-keras-mnist": {{"memory_mb": 16384, "cell_timeout": 300, "notebook_timeout": 1200,
@@ -148,7 +154,7 @@ class Course:
         """Sandbox limits for ``assignment`` from the config (with per-assignment overrides)."""
         section = self.config.get("Autograder", {})
         values = {k: v for k, v in section.items() if k in Limits.__dataclass_fields__}
-        values.update(dict(section.get("overrides", {})).get(assignment, {}))
+        values.update({k: v for k, v in self._overrides(assignment).items() if k in Limits.__dataclass_fields__})
         return Limits(**values)
 
     @property
@@ -160,6 +166,32 @@ class Course:
         """(HTML, CSV) of the class report of ``assignment``."""
         reports = self.root / "reports"
         return reports / f"{assignment}-class.html", reports / f"{assignment}-class.csv"
+
+    def _overrides(self, assignment: str) -> dict:
+        return dict(dict(self.config.get("Autograder", {}).get("overrides", {})).get(assignment, {}))
+
+    def option(self, assignment: str, name: str, default=None):
+        """``c.Autograder.<name>``, or its per-assignment override."""
+        overrides = self._overrides(assignment)
+        return overrides[name] if name in overrides else self.config.get("Autograder", {}).get(name, default)
+
+    def late_policy(self, assignment: str):
+        from .late import LatePolicy, as_utc
+
+        due = self.option(assignment, "due")
+        max_days = self.option(assignment, "late_max_days")
+        return LatePolicy(due=as_utc(due) if due else None,
+                          per_day=float(self.option(assignment, "late_penalty_per_day", 0.0)),
+                          max_days=int(max_days) if max_days is not None else None)
+
+    @property
+    def lms_timezone(self):
+        """Where the LMS's server keeps its clock: zip entry and Blackboard name times have no offset."""
+        from datetime import timezone
+        from zoneinfo import ZoneInfo
+
+        name = self.config.get("Autograder", {}).get("lms_timezone", "UTC")
+        return timezone.utc if name == "UTC" else ZoneInfo(name)  # UTC needs no tz database
 
     # -- nbgrader objects ------------------------------------------------------------------------
     def coursedir(self, **traits):

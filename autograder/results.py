@@ -68,6 +68,16 @@ class CellResult:
 
 
 @dataclass
+class LatePenalty:
+    """What the course's late policy took off one submission (see :mod:`autograder.late`)."""
+
+    days: int  # started days past the due time (at least 1 when the LMS marked it late)
+    fraction: float  # of the earned score; 1.0 past the last day accepted
+    points: float  # ``fraction`` of the score this grading run gave
+    reason: str  # one line for the student and the instructor
+
+
+@dataclass
 class SubmissionResult:
     student: str
     assignment: str
@@ -82,6 +92,7 @@ class SubmissionResult:
     score: float = 0.0  # filled in by the record stage from the gradebook
     max_score: float = 0.0
     autograded: str | None = None  # the autograded notebook in the workspace
+    late: LatePenalty | None = None  # set by the record stage when the submission came in late
 
     def fail(self, status: Status, reason: str) -> None:
         """End the submission with ``status``; no cell keeps points."""
@@ -95,12 +106,18 @@ class SubmissionResult:
     def held_points(self) -> float:
         return sum(c.held_points for c in self.cells.values())
 
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty: what goes to the LMS."""
+        return max(0.0, self.score - (self.late.points if self.late else 0.0))
+
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
         data["cells"] = {k: {**dataclasses.asdict(c), "verdict": c.verdict.value, "score": c.score}
                          for k, c in self.cells.items()}
         data["held_points"] = self.held_points
+        data["final_score"] = self.final_score
         return data
 
     @classmethod
@@ -112,4 +129,6 @@ class SubmissionResult:
         values["cells"] = {
             k: CellResult(**{**{n: v for n, v in c.items() if n in cell_names}, "verdict": Verdict(c["verdict"])})
             for k, c in data.get("cells", {}).items()}
+        if values.get("late"):
+            values["late"] = LatePenalty(**values["late"])
         return cls(**values)

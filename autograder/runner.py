@@ -211,7 +211,8 @@ def progress_bar(stream=None):
         width = 30
         filled = int(width * done / total)
         reason = f"  ({result.reason})" if result.reason else ""
+        late = f" (late: -{result.late.points:g})" if result.late else ""
         out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {result.student}: "
-                  f"{result.status.value} {result.score:g}/{result.max_score:g}{reason}\n")
+                  f"{result.status.value} {result.score:g}/{result.max_score:g}{late}{reason}\n")
         out.flush()
     return callback

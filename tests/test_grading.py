@@ -1,7 +1,7 @@
 """End-to-end grading of a class of simulated submissions of the fixture assignment.
 
 One `collect` of an LMS-style zip and one parallel `grade` call; the scores of every kind of
-submission are asserted, then re-grading is shown to be idempotent and the exports checked.
+submission are asserted, then re-grading is shown to be idempotent and the export checked.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def test_second_run_resumes_and_force_regrades(graded, capsys):
     assert {s: r["score"] for s, r in report(course).items()} == {s: v[0] for s, v in EXPECTED.items()}
 
 
-def test_csv_and_gradescope_exports(graded, tmp_path):
+def test_csv_export(graded, tmp_path):
     course, common = graded
     out = tmp_path / "grades.csv"
     assert main([*common, "export", "--output", str(out)]) == 0
@@ -111,10 +111,9 @@ def test_csv_and_gradescope_exports(graded, tmp_path):
     assert float(rows["onlyadd"][f"{ASSIGNMENT}/test_add"]) == 2.0
     assert float(rows["onlyadd"][f"{ASSIGNMENT}/test_mean"]) == 0.0
     assert float(rows["solution"]["score"]) == 5.0
-    assert main([*common, "export", "--format", "gradescope", "--output", str(tmp_path / "gs")]) == 0
-    result = json.loads((tmp_path / "gs" / ASSIGNMENT / "offbyone" / "results.json").read_text())
-    assert result["score"] == 0.0
-    assert {t["name"]: t["status"] for t in result["tests"]} == {"test_add": "failed", "test_mean": "failed"}
+    # no due date in this course: nothing is late
+    assert {(r["late_days"], float(r["final_score"])) for r in rows.values()} == {
+        ("0", score) for score, _ in EXPECTED.values()}
 
 
 def test_feedback_html(graded):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 from ..course import Course
+from ..late import as_utc
+from ..lms import read_record
 from ..results import SubmissionResult, Verdict
 
 
@@ -21,11 +22,13 @@ def record(course: Course, result: SubmissionResult, autograded_source: Path | N
         stamp = None
         if result.timestamp:
             try:
-                stamp = datetime.fromisoformat(result.timestamp)
-            except ValueError:
-                result.notes.append(f"timestamp {result.timestamp!r} is not ISO 8601; ignored")
-        submission = gb.update_or_create_submission(result.assignment, result.student,
-                                                    **({"timestamp": stamp} if stamp else {}))
+                stamp = as_utc(result.timestamp)
+            except (ValueError, OverflowError):
+                result.notes.append(f"timestamp {result.timestamp!r} is not a date; ignored")
+        # nbgrader keeps naive UTC times
+        submission = gb.update_or_create_submission(
+            result.assignment, result.student,
+            **({"timestamp": stamp.replace(tzinfo=None)} if stamp else {}))
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 cell = result.cells.get(grade.name)
@@ -37,9 +40,16 @@ def record(course: Course, result: SubmissionResult, autograded_source: Path | N
                 elif grade.cell.cell_type == "code" or grade.auto_score is not None:
                     grade.auto_score, grade.needs_manual_grade = 0.0, False
             notebook.flagged = bool(result.findings)
-        gb.db.commit()
+        gb.db.commit()  # the grades' score is computed by the database: read it after the commit
         result.score = float(sum(g.score for nb in submission.notebooks for g in nb.grades))
         result.max_score = float(submission.max_score)
+        lms = read_record(course.submitted(result.student, result.assignment))
+        result.late = course.late_policy(result.assignment).assess(
+            stamp, lms.late_marker if lms else None, result.score)
+        # nbgrader's own column: its feedback shows the penalty and subtracts it from the score
+        for i, notebook in enumerate(submission.notebooks):
+            notebook.late_submission_penalty = result.late.points if result.late and i == 0 else None
+        gb.db.commit()
     shutil.rmtree(dest, ignore_errors=True)
     result.autograded = None
     if autograded_source and autograded_source.is_file() and not os.path.islink(autograded_source):
