@@ -73,12 +73,6 @@ def _flip_hw(w):
 # ----------------------------------------------------------------------------------------------
 # 01 parameter counts
 # ----------------------------------------------------------------------------------------------
-def weight_sharing_ratio_ref(h, w, cin, kh, kw, cout):
-    """Reference: dense params for the same input->output sizes divided by conv params."""
-    oh, ow = ref.output_size(h, kh), ref.output_size(w, kw)
-    return ref.dense_param_count(h * w * cin, oh * ow * cout) / ref.conv_param_count(kh, kw, cin, cout)
-
-
 DENSE_VARIANTS = [
     Variant(lambda n_in, n_out, bias=True: n_in * n_out,
             "your count leaves out the biases: a Dense layer has one bias per output unit (n_out of them)."),
@@ -210,33 +204,27 @@ ZERO_PAD_VARIANTS = [
 ]
 
 
-def conv2d_single_ref(image, kernel, stride=1, padding=0):
-    out = ref.conv2d(np.asarray(image, float)[None, :, :, None], np.asarray(kernel, float)[:, :, None, None],
-                     stride=stride, padding=padding)
-    return out[0, :, :, 0]
-
-
 def _single_one_sided(image, kernel, stride=1, padding=0):
     x = np.pad(np.asarray(image, float), ((padding, 0), (padding, 0)))
-    return conv2d_single_ref(x, kernel, stride, 0)
+    return ref.conv2d_single(x, kernel, stride, 0)
 
 
 def _single_subsampled_wrong(image, kernel, stride=1, padding=0):
     # stride applied to the input before correlating (downsample the image, then slide)
     x = np.pad(np.asarray(image, float), padding)[::stride, ::stride]
-    return conv2d_single_ref(x, kernel, 1, 0)
+    return ref.conv2d_single(x, kernel, 1, 0)
 
 
 CONV2D_SINGLE_VARIANTS = [
-    Variant(lambda image, kernel, stride=1, padding=0: conv2d_single_ref(image, _flip_hw(kernel), stride, padding),
+    Variant(lambda image, kernel, stride=1, padding=0: ref.conv2d_single(image, _flip_hw(kernel), stride, padding),
             FLIPPED),
-    Variant(lambda image, kernel, stride=1, padding=0: conv2d_single_ref(image, kernel, 1, padding),
+    Variant(lambda image, kernel, stride=1, padding=0: ref.conv2d_single(image, kernel, 1, padding),
             STRIDE_IGNORED, shape_only_ok=True),
-    Variant(lambda image, kernel, stride=1, padding=0: conv2d_single_ref(image, kernel, stride, 0),
+    Variant(lambda image, kernel, stride=1, padding=0: ref.conv2d_single(image, kernel, stride, 0),
             "your function ignores `padding`: pad the image with zeros (p on every side) before sliding.",
             shape_only_ok=True),
     Variant(_single_one_sided, ONE_SIDED, shape_only_ok=True),
-    Variant(lambda image, kernel, stride=1, padding=0: conv2d_single_ref(image, np.asarray(kernel).T, stride, padding),
+    Variant(lambda image, kernel, stride=1, padding=0: ref.conv2d_single(image, np.asarray(kernel).T, stride, padding),
             TRANSPOSED),
     Variant(_single_subsampled_wrong,
             "your function subsamples the image by the stride before sliding the kernel; instead slide "

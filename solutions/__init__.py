@@ -10,6 +10,7 @@ from .conv import (
     conv1d,
     conv2d,
     conv2d_backward,
+    conv2d_single,
     convolve2d,
     correlate1d,
     correlate2d,
@@ -45,7 +46,7 @@ from .layers import (
     softmax_cross_entropy,
 )
 from .normalization import batch_norm_backward, batch_norm_forward
-from .params import conv_param_count, dense_param_count
+from .params import conv_param_count, dense_param_count, weight_sharing_ratio
 from .pooling import (
     avg_pool2d,
     avg_pool2d_backward,

@@ -162,6 +162,20 @@ def convolve2d(image, kernel, mode="full"):
     return _slide2d(image, kernel[::-1, ::-1], mode, ((kh - 1) // 2, (kw - 1) // 2))
 
 
+def conv2d_single(image, kernel, stride=1, padding=0):
+    """Strided, zero-padded 2-D cross-correlation of one single-channel image (exercise 04).
+
+    image : (H, W), kernel : (KH, KW), stride : int >= 1, padding : int >= 0 (zeros on every side).
+    Returns (OH, OW) with OH = (H + 2 padding - KH) // stride + 1 (same for W): ``conv2d`` on a
+    batch of one image with one channel and one filter.
+    """
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    for name, arr in (("image", image), ("kernel", kernel)):
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (one single-channel image / kernel), got shape {arr.shape}")
+    return conv2d(image[None, :, :, None], kernel[:, :, None, None], stride=stride, padding=padding)[0, :, :, 0]
+
+
 def correlate2d(image, kernel, mode="valid"):
     """2-D cross-correlation ``c[i, j] = sum_{u,v} image[i + u, j + v] kernel[u, v]``, zero fill.
 

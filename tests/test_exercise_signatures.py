@@ -15,9 +15,7 @@ from exercise_ns import ASSIGNMENTS, _code, cells
 
 #: Exercise functions that have no counterpart in `solutions` (the exercise is the only definition).
 NOT_IN_SOLUTIONS = {
-    "01-why-convolution": {"weight_sharing_ratio"},
     "03-conv2d": {"edge_kernel"},
-    "04-padding-stride": {"conv2d_single"},
     "08-dropout-weight-sharing": {"train_step"},
     "09-keras-mnist": {"build_model"},
     "10-keras-cifar10": {"build_model"},

@@ -44,3 +44,10 @@ def test_known_counts():
 def test_param_count_validation(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_weight_sharing_ratio_refuses_a_kernel_larger_than_the_input():
+    with pytest.raises(ValueError, match="does not fit"):
+        S.weight_sharing_ratio(3, 3, 1, 5, 5, 1)
+    with pytest.raises(ValueError, match="2-D"):
+        S.conv2d_single([[[1.0]]], [[1.0]])

@@ -73,7 +73,7 @@ _spec(Spec("dense_param_count", ref.dense_param_count, _dense_cases, _dense_edge
            NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
 _spec(Spec("conv_param_count", ref.conv_param_count, _conv_count_cases, _conv_count_edges,
            D.CONV_COUNT_VARIANTS, NUMPY_ONLY, parts=("values", "edge_cases"), **INT))
-_spec(Spec("weight_sharing_ratio", D.weight_sharing_ratio_ref, _ratio_cases, _ratio_edges, D.RATIO_VARIANTS,
+_spec(Spec("weight_sharing_ratio", ref.weight_sharing_ratio, _ratio_cases, _ratio_edges, D.RATIO_VARIANTS,
            NUMPY_ONLY, parts=("values", "edge_cases"), rtol=1e-9, atol=0))
 
 
@@ -204,7 +204,7 @@ def _single_edges(rng):
 _spec(Spec("output_size", ref.output_size, _os_cases, _os_edges, D.OUTPUT_SIZE_VARIANTS, NUMPY_ONLY,
            parts=("values", "edge_cases"), **INT))
 _spec(Spec("zero_pad", ref.zero_pad, _zp_cases, _zp_edges, D.ZERO_PAD_VARIANTS, NUMPY_ONLY, **INT))
-_spec(Spec("conv2d_single", D.conv2d_single_ref, _single_cases, _single_edges, D.CONV2D_SINGLE_VARIANTS,
+_spec(Spec("conv2d_single", ref.conv2d_single, _single_cases, _single_edges, D.CONV2D_SINGLE_VARIANTS,
            NO_CONV_SHORTCUTS, **FLOAT))
 
 
