@@ -171,11 +171,24 @@ def _colab_opens_ipynb(app: Sphinx, pagename: str, templatename: str, context: d
 
 
 COLAB_SETUP = """\
-# On Google Colab only: install this course's code (the `solutions` package the chapter imports).
+# On Google Colab only: install this course's code (the `solutions` package the chapter imports),
+# as it was when this notebook was built.
 import sys
 if "google.colab" in sys.modules:
-    %pip install --quiet "cnn-course @ git+{repository}@{branch}"
+    %pip install --quiet "cnn-course @ git+{repository}@{ref}"
 """
+
+
+def built_commit(root: Path) -> str | None:
+    """The commit the book is built from, or None outside a git checkout or with uncommitted changes
+    to the code the chapters import (then no commit holds what the notebook ran)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0 or git("diff", "--quiet", "HEAD", "--", "solutions", "pyproject.toml").returncode != 0:
+        return None
+    return head.stdout.strip()
 
 
 def _cached_outputs(app: Sphinx, nb):
@@ -205,7 +218,8 @@ def _finish_published_notebooks(app: Sphinx, exc: Exception | None) -> None:
     sources = Path(app.outdir) / "_sources"
     if app.builder.format != "html" or not repository or not sources.is_dir():
         return
-    setup = nbformat.v4.new_code_cell(COLAB_SETUP.format(repository=repository, branch=branch))
+    ref = built_commit(Path(app.srcdir)) or branch
+    setup = nbformat.v4.new_code_cell(COLAB_SETUP.format(repository=repository, ref=ref))
     setup.id = "colab-setup"
     for path in sources.rglob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
