@@ -31,7 +31,7 @@ def _manylinux(arch: str) -> list[str]:
 PLATFORMS = {
     "linux-x86_64": (_manylinux("x86_64"),
                      {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
-                     "tensorflow-cpu"),
+                     "tensorflow"),
     "linux-aarch64": (_manylinux("aarch64"),
                       {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64"},
                       "tensorflow"),
@@ -46,7 +46,7 @@ PLATFORMS = {
     "windows-amd64": (["win_amd64"],
                       {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64",
                        "os_name": "nt"},
-                      "tensorflow-cpu"),
+                      "tensorflow"),
 }
 TENSORFLOW = {"tensorflow", "tensorflow-cpu"}
 
