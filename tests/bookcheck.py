@@ -9,6 +9,7 @@ or untypeset math.
 from __future__ import annotations
 
 import functools
+import html
 import html.parser
 import json
 import os
@@ -101,6 +102,21 @@ def toc_pages(toc: Path) -> list[str]:
     return [posixpath.splitext(p)[0] for p in pages]
 
 
+def numbered_chapters(toc: Path) -> dict[str, int]:
+    """Docname -> chapter number of the chapters in the numbered parts of a jb-book ``_toc.yml``.
+
+    Numbering runs on across parts (Jupyter Book's ``use_multitoc_numbering``, on by default) and
+    skips the parts without ``numbered``, as Sphinx numbers them.
+    """
+    data = yaml.safe_load(Path(toc).read_text())
+    numbers: dict[str, int] = {}
+    for part in data.get("parts") or []:
+        if part.get("numbered"):
+            for entry in part.get("chapters") or []:
+                numbers[posixpath.splitext(entry["file"])[0]] = len(numbers) + 1
+    return numbers
+
+
 def page_source(docname: str) -> Path | None:
     for suffix in (".md", ".ipynb"):
         path = ROOT / f"{docname}{suffix}"
@@ -112,6 +128,52 @@ def page_source(docname: str) -> Path | None:
 def uses_widgets(docname: str) -> bool:
     source = page_source(docname)
     return bool(source and _USES_WIDGETS.search(source.read_text()))
+
+
+# ------------------------------------------------------------------------------ build plumbing
+# Code that a chapter runs only for the build, in cells tagged ``remove-cell`` and never shown to
+# readers (README, "Writing a chapter"): name -> how to spot it in code.
+PLUMBING = {
+    "glue(...)": re.compile(r"\bglue\s*\("),
+    "importing glue": re.compile(r"\bsolutions\.book\b|\bmyst_nb\b"),
+    "plotting.use_book_style()": re.compile(r"\buse_book_style\b"),
+    "os.environ set-up": re.compile(r"\bos\.environ\b"),
+    "import solutions._tf": re.compile(r"\bsolutions\._tf\b"),
+}
+HIDDEN_TAGS = frozenset({"remove-cell", "remove-input"})
+# What a hidden cell must not do: show something a reader would then miss.
+SHOWS = re.compile(r"\b(print|display)\s*\(|\bplt\.|\bplotting\.(?!use_book_style\b)|\.summary\(")
+_SHOWN_CODE = re.compile(r'<div class="cell_input[^"]*">\s*<div class="highlight[^"]*">'
+                         r'<div class="highlight"><pre>(.*?)</pre>', re.S)
+
+
+def plumbing_in(code: str) -> list[str]:
+    """Names of the PLUMBING kinds that ``code`` contains."""
+    return [name for name, pattern in PLUMBING.items() if pattern.search(code)]
+
+
+@dataclass
+class CodeCell:
+    source: str
+    tags: frozenset[str]
+
+    @property
+    def hidden(self) -> bool:
+        return bool(self.tags & HIDDEN_TAGS)
+
+
+def code_cells(docname: str) -> list[CodeCell]:
+    """The code cells of a page's source (a MyST notebook), with their tags."""
+    import jupytext
+
+    nb = jupytext.read(page_source(docname))
+    return [CodeCell(cell.source, frozenset(cell.metadata.get("tags", [])))
+            for cell in nb.cells if cell.cell_type == "code"]
+
+
+def shown_code(page_html: str) -> list[str]:
+    """The plain text of every code cell input in a built page (hide-input ones included)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in _SHOWN_CODE.findall(page_html)]
 
 
 # -------------------------------------------------------------------------------------- server

@@ -158,7 +158,7 @@ def test_every_page_links_repository_and_issues(pages):
 
 
 def test_figures_are_numbered_with_caption_and_alt_text(pages):
-    """Every figure reads 'Fig. N <caption>' and its image has real alt text, not a file name."""
+    """Every figure reads 'Fig. N.M <caption>' and its image has real alt text, not a file name."""
     problems = []
     for doc, path in pages.items():
         for fig in parse(path).figures:
@@ -200,3 +200,42 @@ def test_search_index_covers_every_page(built_html, pages):
     index = (built_html / "searchindex.js").read_text()
     missing = [doc for doc in pages if f'"{doc}"' not in index]
     assert not missing, f"pages missing from the search index: {missing}"
+
+
+def test_readers_see_no_build_plumbing(pages, book_toc):
+    """Code cells on the pages teach: glue calls, importing glue, the plot style and environment
+    set-up run in remove-cell cells, which leave no trace in the HTML."""
+    shown = {doc: bookcheck.shown_code(path.read_text()) for doc, path in pages.items() if is_notebook(doc)}
+    chapters = bookcheck.numbered_chapters(book_toc)
+    assert all(shown[doc] for doc in chapters), "a chapter shows no code: the check would be vacuous"
+    problems = [f"{doc}: {', '.join(kinds)} in the cell starting {code.splitlines()[0]!r}"
+                for doc, codes in shown.items() for code in codes
+                for kinds in [bookcheck.plumbing_in(code)] if kinds]
+    assert not problems, "build plumbing shown to readers:\n" + "\n".join(problems)
+
+
+def _title_number(page_html: str) -> str | None:
+    match = re.search(r'<h1><span class="section-number">([\d.]+)\. </span>', page_html)
+    return match.group(1) if match else None
+
+
+def test_chapters_number_their_figures_per_chapter(pages, book_toc):
+    """Chapter N's title reads "N. ...", its figures "Fig. N.1", "Fig. N.2", ... and references to
+    them say the same; pages outside the numbered parts carry no number."""
+    chapters = bookcheck.numbered_chapters(book_toc)
+    with_figures = 0
+    for doc, path in pages.items():
+        text = path.read_text()
+        if doc not in chapters:
+            assert _title_number(text) is None, f"{doc} is numbered"
+            continue
+        number = chapters[doc]
+        assert _title_number(text) == str(number), (doc, _title_number(text), number)
+        figures = [re.match(r"Fig\. ([\d.]+) ", " ".join(fig["caption"].split())) for fig in parse(path).figures]
+        assert all(figures), f"{doc}: unnumbered figure"
+        assert [f.group(1) for f in figures] == [f"{number}.{i}" for i in range(1, len(figures) + 1)], doc
+        refs = set(re.findall(r'<a class="reference internal" href="#[^"]+"><span class="std std-numref">'
+                              r"Fig\. ([\d.]+)</span>", text))
+        assert refs <= {f.group(1) for f in figures}, (doc, refs)
+        with_figures += bool(figures)
+    assert with_figures, "no numbered chapter has a figure: the check would be vacuous"
