@@ -2,9 +2,11 @@
 declaration grades exactly the parts its checks have: one place for each fact, so nothing drifts."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
+import nbformat
 import pytest
 
 import solutions
@@ -12,6 +14,7 @@ from autograder import checks, exercises
 from autograder.assignment import load
 from autograder.course import REPO
 from autograder.exercises import Code, DeclarationError, Exercise, Markdown, Part, Solution
+from autograder.exercises._adopt import declaration_source
 
 SOURCE = REPO / "exercises" / "source"
 RELEASE = REPO / "exercises" / "release"
@@ -96,3 +99,30 @@ def test_generated_notebook_is_valid_nbformat_json():
     assert nb["nbformat"] == 4 and nb["metadata"]["kernelspec"]["name"] == "python3"
     assert [c["id"] for c in nb["cells"]] == [c["metadata"]["nbgrader"]["grade_id"].replace("_", "-")
                                               for c in nb["cells"]]
+
+
+def _run_declaration(source: str) -> Exercise:
+    namespace = {"__name__": "autograder.exercises._adopted", "__package__": "autograder.exercises"}
+    exec(compile(source, "<adopted>", "exec"), namespace)
+    return namespace["EXERCISE"]
+
+
+@pytest.mark.parametrize("assignment", ["03-conv2d", "07-backprop", "09-keras-mnist"])
+def test_adopting_a_notebook_gives_a_declaration_that_generates_it(assignment):
+    nb = nbformat.read(SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+    adopted = _run_declaration(declaration_source(assignment, nb))
+    assert exercises.text(adopted) == (SOURCE / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
+
+
+def test_adopting_refuses_a_drifted_signature_or_a_hand_made_hidden_block():
+    nb = nbformat.read(SOURCE / "07-backprop" / "07-backprop.ipynb", as_version=4)
+    drifted = copy.deepcopy(nb)
+    cell = next(c for c in drifted.cells if c.metadata.nbgrader["grade_id"] == "conv2d_backward")
+    cell.source = cell.source.replace('padding="valid"):', "padding=0):", 1)
+    with pytest.raises(DeclarationError, match="conv2d_backward defines"):
+        declaration_source("07-backprop", drifted)
+    extra = copy.deepcopy(nb)
+    cell = next(c for c in extra.cells if c.metadata.nbgrader["grade_id"] == "test_conv_backward_dx")
+    cell.source = cell.source.replace("### END HIDDEN TESTS", "assert True\n### END HIDDEN TESTS")
+    with pytest.raises(DeclarationError, match="hidden block"):
+        declaration_source("07-backprop", extra)
