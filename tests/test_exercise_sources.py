@@ -13,7 +13,7 @@ import solutions
 from autograder import checks, exercises
 from autograder.assignment import load
 from autograder.course import REPO
-from autograder.exercises import Code, DeclarationError, Exercise, Markdown, Part, Solution
+from autograder.exercises import Code, DeclarationError, Exercise, Markdown, Mistake, Part, Solution
 from autograder.exercises._adopt import declaration_source
 
 SOURCE = REPO / "exercises" / "source"
@@ -89,6 +89,12 @@ def test_declarations_that_cannot_grade_are_refused():
         exercises.notebook(_tiny(cells=wrong_part))
     with pytest.raises(DeclarationError, match="grade ids repeat"):
         exercises.notebook(_tiny(cells=good + [Code("setup", "")]))
+    with pytest.raises(DeclarationError, match="is not once in dropout_backward"):
+        exercises.notebook(dataclasses.replace(_tiny(), mistakes=(
+            Mistake("no scaling", "dropout_backward", (("dout / mask", "dout"),), "test_db", "scaling"),)))
+    with pytest.raises(DeclarationError, match="names a function or test cell"):
+        exercises.notebook(dataclasses.replace(_tiny(), mistakes=(
+            Mistake("elsewhere", "dropout_backward", (("dout * mask", "dout"),), "test_dx", "scaling"),)))
     with pytest.raises(DeclarationError, match="declares no parts"):
         exercises.notebook(_tiny(cells=good[:3] + [dataclasses.replace(good[3], check=lambda f, part=None: None)]))
 

@@ -17,6 +17,10 @@ What is generated from a declaration (:func:`notebook`), never edited by hand:
   :mod:`autograder.assignment`); a part the check does not have is refused;
 * nbgrader metadata: cell ids (``grade_id`` with ``-`` for ``_``), grade ids, points, locks.
 
+A declaration also lists the classic mistakes its visible tests name (:class:`Mistake`: an edit
+of the solution and the message it must produce); the mistakes its hidden checks can name are the
+:mod:`autograder.diagnose` variants of those checks, referenced through the checks, not repeated.
+
 ``python -m autograder.exercises [ID ...]`` writes ``exercises/source/<id>/<id>.ipynb``; then
 ``python -m autograder release`` makes the student version as before. ``tests/test_exercise_sources.py``
 fails while a committed source notebook differs from what its declaration generates.
@@ -119,9 +123,29 @@ Cell = Union[Markdown, Code, Solution, Part]
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A classic mistake that a visible test names.
+
+    The solution of ``function`` with each ``(old, new)`` of ``edits`` applied (``old`` occurs once)
+    fails the visible self-check of graded cell ``cell`` with a message containing ``says``;
+    ``uses`` are the other solution functions the mistaken one calls. The hidden checks' own
+    diagnoses are the :mod:`autograder.diagnose` variants of each check (:meth:`Exercise.diagnoses`).
+    ``tests/test_exercise_trials.py`` runs every one as a student would.
+    """
+
+    name: str
+    function: str
+    edits: tuple[tuple[str, str], ...]
+    cell: str
+    says: str
+    uses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     cells: tuple[Cell, ...]
+    mistakes: tuple[Mistake, ...] = ()
 
     @property
     def parts(self) -> list[Part]:
@@ -181,6 +205,14 @@ def _validate(exercise: Exercise) -> None:
     for s in exercise.functions:
         if (s.reference is None) == (not s.name):
             raise DeclarationError(f"{exercise.id}: a Solution gives either a reference or a name")
+    solutions = {s.grade_id: s.source() for s in exercise.functions}
+    graded = {p.grade_id for p in exercise.parts}
+    for m in exercise.mistakes:
+        if m.function not in solutions or not set(m.uses) <= set(solutions) or m.cell not in graded:
+            raise DeclarationError(f"{exercise.id}: mistake {m.name!r} names a function or test cell it does not have")
+        for old, _ in m.edits:
+            if solutions[m.function].count(old) != 1:
+                raise DeclarationError(f"{exercise.id}: mistake {m.name!r}: {old!r} is not once in {m.function}")
 
 
 def notebook(exercise: Exercise) -> nbformat.NotebookNode:

@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('01-why-convolution', (
     Markdown('intro', r'''# Exercise 1: Why convolution? Counting parameters
@@ -134,4 +134,32 @@ assert abs(got - 53066.0) < 1e-6, f"expected (784 * 21632 + 21632) / 320 = 53066
 got = weight_sharing_ratio(5, 5, 1, 5, 5, 1)
 assert abs(got - 1.0) < 1e-12, f"a 5x5 kernel on a 5x5 image gives one output: both layers have 26 parameters, ratio 1.0, got {got}"
 '''),
+), mistakes=(
+    Mistake('dense: no biases', 'dense_param_count',
+            (('(n_out if bias else 0)', '0'),),
+            'test_dense_values', 'leaves out the biases'),
+    Mistake('dense: one bias per input', 'dense_param_count',
+            (('(n_out if bias else 0)', '(n_in if bias else 0)'),),
+            'test_dense_values', 'one bias per input'),
+    Mistake('dense: biases despite bias=False', 'dense_param_count',
+            (('(n_out if bias else 0)', 'n_out'),),
+            'test_dense_values', 'adds biases even when bias=False'),
+    Mistake('conv: input channels ignored', 'conv_param_count',
+            (('kh * kw * cin * cout', 'kh * kw * cout'),),
+            'test_conv_values', 'ignores the input channels'),
+    Mistake('conv: no biases', 'conv_param_count',
+            (('(cout if bias else 0)', '0'),),
+            'test_conv_values', 'leaves out the biases'),
+    Mistake('conv: one bias per input channel', 'conv_param_count',
+            (('(cout if bias else 0)', '(cin if bias else 0)'),),
+            'test_conv_values', 'one bias per input channel'),
+    Mistake('ratio: dense output as large as the input', 'weight_sharing_ratio',
+            (('n_out = (h - kh + 1) * (w - kw + 1) * cout', 'n_out = h * w * cout'),),
+            'test_ratio_values', 'same output size', uses=('dense_param_count', 'conv_param_count')),
+    Mistake('ratio: upside down', 'weight_sharing_ratio',
+            (('dense_param_count(h * w * cin, n_out) / conv_param_count(kh, kw, cin, cout)', 'conv_param_count(kh, kw, cin, cout) / dense_param_count(h * w * cin, n_out)'),),
+            'test_ratio_values', 'upside down', uses=('dense_param_count', 'conv_param_count')),
+    Mistake('ratio: biases left out', 'weight_sharing_ratio',
+            (('dense_param_count(h * w * cin, n_out) / conv_param_count(kh, kw, cin, cout)', 'dense_param_count(h * w * cin, n_out, bias=False) / conv_param_count(kh, kw, cin, cout, bias=False)'),),
+            'test_ratio_values', 'leaves out the biases', uses=('dense_param_count', 'conv_param_count')),
 ))

@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('02-conv1d', (
     Markdown('intro', r'''# Exercise 2: 1-D convolution and correlation
@@ -132,4 +132,26 @@ assert np.shape(got) != (2,) or not np.allclose(got, [1.0, 1.0]), (
     "compute in float, e.g. x = np.asarray(x, dtype=float)")
 np.testing.assert_allclose(got, [1.0, 1.75], err_msg="integer signal [1, 2, 3], kernel [0.5, 0.25]")
 '''),
+), mistakes=(
+    Mistake('conv1d: kernel not flipped', 'conv1d',
+            (('flipped = w[::-1]', 'flipped = w'),),
+            'test_conv1d_values', 'returned the cross-correlation'),
+    Mistake("conv1d: 'same' one step late for even kernels", 'conv1d',
+            (('start = (m - 1) // 2', 'start = m // 2'),),
+            'test_conv1d_values', 'even-length kernel starts one step late'),
+    Mistake('conv1d: mode ignored', 'conv1d',
+            (('if mode == "full":', 'if True:'),),
+            'test_conv1d_shape', "mode='same', len(x) = 3, len(w) = 3: expected shape (3,)"),
+    Mistake('conv1d: integer input truncated', 'conv1d',
+            (('full = np.array([padded[i:i + m] @ flipped for i in range(n + m - 1)])', 'full = np.zeros_like(x, shape=(n + m - 1,))\n    for i in range(n + m - 1):\n        full[i] = padded[i:i + m] @ flipped'), ('x = np.asarray(x, dtype=float)', 'x = np.asarray(x)'),),
+            'test_conv1d_edge', 'truncated to integers'),
+    Mistake('correlate1d: kernel flipped', 'correlate1d',
+            (('np.asarray(w, dtype=float)[::-1]', 'np.asarray(w, dtype=float)'),),
+            'test_correlate1d_values', 'flips the kernel', uses=('conv1d',)),
+    Mistake('correlate1d: mode ignored', 'correlate1d',
+            (('[::-1], mode)', '[::-1], "valid")'),),
+            'test_correlate1d_shape', "'full' has length 6 + 3 - 1 = 8", uses=('conv1d',)),
+    Mistake('correlate1d: integer input truncated', 'correlate1d',
+            (('return conv1d(x, np.asarray(w, dtype=float)[::-1], mode)', 'out = np.zeros_like(np.asarray(x), shape=len(x) - len(w) + 1)\n    for k in range(len(out)):\n        out[k] = np.dot(x[k:k + len(w)], w)\n    return out'),),
+            'test_correlate1d_edge', 'truncated to integers'),
 ))

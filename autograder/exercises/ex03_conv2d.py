@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('03-conv2d', (
     Markdown('intro', r'''# Exercise 3: 2-D convolution and an edge detector
@@ -163,4 +163,29 @@ backwards = correlate2d(step[:, ::-1], edge_kernel()).max()
 assert backwards <= 1e-9 * peak, (f"your kernel responds positively ({backwards:.3g}) to a bright-to-dark edge; it "
                                   "should respond only to dark-to-bright (left to right)")
 '''),
+), mistakes=(
+    Mistake('correlate2d: kernel flipped', 'correlate2d',
+            (('kernel = np.asarray(kernel, dtype=float)', 'kernel = np.asarray(kernel, dtype=float)[::-1, ::-1]'),),
+            'test_correlate2d_values', 'flips the kernel in both axes'),
+    Mistake('correlate2d: kernel transposed', 'correlate2d',
+            (('kernel = np.asarray(kernel, dtype=float)', 'kernel = np.asarray(kernel, dtype=float).T'),),
+            'test_correlate2d_values', 'transposes the kernel'),
+    Mistake('correlate2d: kernel flipped upside down', 'correlate2d',
+            (('kernel = np.asarray(kernel, dtype=float)', 'kernel = np.asarray(kernel, dtype=float)[::-1]'),),
+            'test_correlate2d_values', 'flips the kernel upside down'),
+    Mistake('convolve2d: kernel not flipped', 'convolve2d',
+            (('[::-1, ::-1]', ''),),
+            'test_convolve2d_values', 'does not flip the kernel', uses=('correlate2d',)),
+    Mistake('convolve2d: one axis flipped', 'convolve2d',
+            (('[::-1, ::-1]', '[::-1, :]'),),
+            'test_convolve2d_values', 'flips the kernel upside down only', uses=('correlate2d',)),
+    Mistake('edge kernel: bright-to-dark detector', 'edge_kernel',
+            (('return np.array(', 'return -np.array('),),
+            'test_edge_detects', 'should be positive', uses=('correlate2d',)),
+    Mistake('edge kernel: horizontal edges', 'edge_kernel',
+            (('[-1.0, 0.0, 1.0]])', '[-1.0, 0.0, 1.0]]).T'),),
+            'test_edge_selective', 'horizontal edge', uses=('correlate2d',)),
+    Mistake('edge kernel: both edge directions', 'edge_kernel',
+            (('np.array([[-1.0, 0.0, 1.0],\n                     [-2.0, 0.0, 2.0],\n', 'np.array([[-1.0, 2.0, -1.0],\n                     [-1.0, 2.0, -1.0],\n'), ('[-1.0, 0.0, 1.0]])', '[-1.0, 2.0, -1.0]])'),),
+            'test_edge_selective', 'bright-to-dark edge', uses=('correlate2d',)),
 ))

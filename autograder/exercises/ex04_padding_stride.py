@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('04-padding-stride', (
     Markdown('intro', r'''# Exercise 4: Padding and stride
@@ -166,4 +166,41 @@ assert corner == 10.0, f"padding 1, a 3x3 box: the top-left output sums 0 + 1 + 
     Part('test_conv2d_single_edge', 1, checks.check_conv2d_single, 'edge_cases', 'conv2d_single',
          r'''np.testing.assert_allclose(conv2d_single(np.ones((3, 3)), np.ones((3, 3))), [[9.0]], err_msg="kernel = image size")
 '''),
+), mistakes=(
+    Mistake('output_size: rounds up', 'output_size',
+            (('(n + 2 * padding - f) // stride + 1', '-(-(n + 2 * padding - f) // stride) + 1'),),
+            'test_output_size_values', 'round down'),
+    Mistake('output_size: one-sided padding', 'output_size',
+            (('(n + 2 * padding - f) // stride + 1', '(n + padding - f) // stride + 1'),),
+            'test_output_size_values', '*both* sides'),
+    Mistake('output_size: stride ignored', 'output_size',
+            (('(n + 2 * padding - f) // stride + 1', 'n + 2 * padding - f + 1'),),
+            'test_output_size_values', 'ignores the stride'),
+    Mistake('output_size: + 1 missing', 'output_size',
+            (('(n + 2 * padding - f) // stride + 1', '(n + 2 * padding - f) // stride'),),
+            'test_output_size_values', 'the + 1 is missing'),
+    Mistake('zero_pad: every axis padded', 'zero_pad',
+            (('    n, h, w, c = x.shape', '    return np.pad(x, ph)\n    n, h, w, c = x.shape'),),
+            'test_zero_pad_shape', 'pads every axis'),
+    Mistake('zero_pad: one side only', 'zero_pad',
+            (('(n, h + 2 * ph, w + 2 * pw, c)', '(n, h + ph, w + pw, c)'),),
+            'test_zero_pad_shape', 'one side only'),
+    Mistake('zero_pad: pair swapped', 'zero_pad',
+            (('else pad\n', 'else pad[::-1]\n'),),
+            'test_zero_pad_shape', 'swapped the pair'),
+    Mistake('conv2d_single: kernel flipped', 'conv2d_single',
+            (('kernel = np.asarray(kernel, dtype=float)', 'kernel = np.asarray(kernel, dtype=float)[::-1, ::-1]'),),
+            'test_conv2d_single_values', 'flips the kernel', uses=('zero_pad', 'output_size')),
+    Mistake('conv2d_single: kernel transposed', 'conv2d_single',
+            (('kernel = np.asarray(kernel, dtype=float)', 'kernel = np.asarray(kernel, dtype=float).T'),),
+            'test_conv2d_single_values', 'transposes the kernel', uses=('zero_pad', 'output_size')),
+    Mistake('conv2d_single: stride ignored', 'conv2d_single',
+            (('    image = np.asarray(image, dtype=float)', '    stride = 1\n    image = np.asarray(image, dtype=float)'),),
+            'test_conv2d_single_shape', 'ignores the stride', uses=('zero_pad', 'output_size')),
+    Mistake('conv2d_single: padding ignored', 'conv2d_single',
+            (('    image = np.asarray(image, dtype=float)', '    padding = 0\n    image = np.asarray(image, dtype=float)'),),
+            'test_conv2d_single_shape', 'ignores the padding', uses=('zero_pad', 'output_size')),
+    Mistake('conv2d_single: one-sided padding', 'conv2d_single',
+            (('padded = zero_pad(image[None, :, :, None], padding)[0, :, :, 0]', 'padded = np.pad(image, ((padding, 0), (padding, 0)))'), ('output_size(image.shape[0], kh, padding, stride)', '(padded.shape[0] - kh) // stride + 1'), ('output_size(image.shape[1], kw, padding, stride)', '(padded.shape[1] - kw) // stride + 1'),),
+            'test_conv2d_single_shape', 'pad both sides'),
 ))

@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('05-channels', (
     Markdown('intro', r'''# Exercise 5: Channels, filters and bias
@@ -117,4 +117,23 @@ out = conv2d(x1, w1)
 assert out.shape == (1, 2, 2, 1), f"x (1, 2, 2, 3), a 1x1 kernel (1, 1, 3, 1): expected (1, 2, 2, 1), got {out.shape}"
 np.testing.assert_allclose(out[..., 0], x1.sum(axis=-1), err_msg="a 1x1 kernel of ones sums the channels")
 '''),
+), mistakes=(
+    Mistake('kernel flipped', 'conv2d',
+            (('w = np.asarray(w, dtype=float)', 'w = np.asarray(w, dtype=float)[::-1, ::-1]'),),
+            'test_conv2d_values', 'flips the kernel'),
+    Mistake('bias missing', 'conv2d',
+            (('if b is not None:', 'if False:'),),
+            'test_conv2d_values', 'leaves out the bias'),
+    Mistake('bias broadcast channels-first', 'conv2d',
+            (('out += np.asarray(b, dtype=float)', 'out = out + np.asarray(b, dtype=float).reshape(-1, 1, 1)'),),
+            'test_conv2d_values', 'broadcast along the wrong axis'),
+    Mistake('bias once per input channel', 'conv2d',
+            (('out += np.asarray(b, dtype=float)', 'out += np.asarray(b, dtype=float) * cin'),),
+            'test_conv2d_values', 'once per input channel'),
+    Mistake('stride ignored', 'conv2d',
+            (('    x = np.asarray(x, dtype=float)', '    stride = 1\n    x = np.asarray(x, dtype=float)'),),
+            'test_conv2d_shape', 'ignores the stride'),
+    Mistake('one-sided padding', 'conv2d',
+            (('np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))', 'np.pad(x, ((0, 0), (ph, 0), (pw, 0), (0, 0)))'), ('(h + 2 * ph - kh)', '(h + ph - kh)'), ('(wd + 2 * pw - kw)', '(wd + pw - kw)'),),
+            'test_conv2d_shape', 'pad both sides'),
 ))

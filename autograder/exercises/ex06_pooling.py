@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('06-pooling', (
     Markdown('intro', r'''# Exercise 6: Pooling
@@ -109,4 +109,26 @@ np.testing.assert_allclose(got[0, :, :, 0], [[2.5, 6.5], [3.0, 2.25]], err_msg="
     Part('test_avg_pool_edge', 1, checks.check_avg_pool2d, 'edge_cases', 'avg_pool2d',
          r'''np.testing.assert_allclose(avg_pool2d(x_small, pool_size=4)[0, 0, 0, 0], x_small.mean(), err_msg="one window")
 '''),
+), mistakes=(
+    Mistake('max: stride defaults to 1', 'max_pool2d',
+            (('s = pool_size if stride is None', 's = 1 if stride is None'),),
+            'test_max_pool_shape', 'stride=None means stride = pool_size'),
+    Mistake('max: partial windows kept', 'max_pool2d',
+            (('oh, ow = (h - pool_size) // s + 1, (w - pool_size) // s + 1', 'oh, ow = -(-(h - pool_size) // s) + 1, -(-(w - pool_size) // s) + 1\n    x = np.pad(x, ((0, 0), (0, pool_size), (0, pool_size), (0, 0)), constant_values=-np.inf)'),),
+            'test_max_pool_shape', 'keeps partial windows'),
+    Mistake('max: pooled across channels', 'max_pool2d',
+            (('return out', 'return out.max(axis=3, keepdims=True)'),),
+            'test_max_pool_shape', 'across the channels'),
+    Mistake('max: windows averaged', 'max_pool2d',
+            (('np.full((n, oh, ow, c), -np.inf)', 'np.zeros((n, oh, ow, c))'), ('np.maximum(out, ', 'out + (1 / pool_size ** 2) * ('),),
+            'test_max_pool_values', 'averages each window'),
+    Mistake('avg: stride defaults to 1', 'avg_pool2d',
+            (('s = pool_size if stride is None', 's = 1 if stride is None'),),
+            'test_avg_pool_shape', 'stride=None means stride = pool_size'),
+    Mistake('avg: windows summed', 'avg_pool2d',
+            (('return out / pool_size ** 2', 'return out'),),
+            'test_avg_pool_values', 'sums each window'),
+    Mistake("avg: windows' maximum", 'avg_pool2d',
+            (('out = np.zeros((n, oh, ow, c))', 'out = np.full((n, oh, ow, c), -np.inf)'), ('out += x[', 'out = np.maximum(out, x['), ('1:s, :]\n    return out / pool_size ** 2', '1:s, :])\n    return out'),),
+            'test_avg_pool_values', "takes each window's maximum"),
 ))

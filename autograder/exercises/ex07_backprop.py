@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('07-backprop', (
     Markdown('intro', r'''# Exercise 7: Backpropagation through convolution and pooling
@@ -246,4 +246,35 @@ dxg, dwg, _ = conv2d_backward(doutg, xg, wg, stride=2, padding=0)
 np.testing.assert_allclose(dwg, numerical_gradient(loss_w, wg.copy()), rtol=1e-5, atol=1e-7, err_msg="dw of conv2d_backward against numerical_gradient")
 np.testing.assert_allclose(dxg, numerical_gradient(loss_x, xg.copy()), rtol=1e-5, atol=1e-7, err_msg="dx of conv2d_backward against numerical_gradient")
 '''),
+), mistakes=(
+    Mistake('dx with the kernel turned around', 'conv2d_backward',
+            (('dout @ w[u, v].T', 'dout @ w[kh - 1 - u, kw - 1 - v].T'),),
+            'test_conv_backward_dx', 'wrong way round'),
+    Mistake('dw flipped', 'conv2d_backward',
+            (('], dw, db', '], dw[::-1, ::-1], db'),),
+            'test_conv_backward_dw', 'comes out flipped'),
+    Mistake('dw and db averaged over the batch', 'conv2d_backward',
+            (('db = dout.sum(axis=(0, 1, 2))', 'db = dout.sum(axis=(0, 1, 2)) / n'), ('], dw, db', '], dw / n, db'),),
+            'test_conv_backward_db', 'averaged over the batch'),
+    Mistake('dx and dw swapped', 'conv2d_backward',
+            (('return dxp[:, p:p + h, p:p + wd, :], dw, db', 'return dw, dxp[:, p:p + h, p:p + wd, :], db'),),
+            'test_conv_backward_shape', 'expected dx like x'),
+    Mistake('pool: gradient spread over the window', 'max_pool2d_backward',
+            (('dx[batch, i * s + u, j * s + v, chan] += dout[:, i, j, :]', 'dx[:, i * s:i * s + pool_size, j * s:j * s + pool_size, :] += dout[:, i:i + 1, j:j + 1, :] / pool_size ** 2'),),
+            'test_pool_backward_values', 'spread over the whole window'),
+    Mistake('pool: overlapping windows overwrite', 'max_pool2d_backward',
+            (('chan] += dout[:, i, j, :]', 'chan] = dout[:, i, j, :]'),),
+            'test_pool_backward_values', 'overwrites dx'),
+    Mistake('pool: every tied maximum', 'max_pool2d_backward',
+            (('dx[batch, i * s + u, j * s + v, chan] += dout[:, i, j, :]', 'dx[:, i * s:i * s + pool_size, j * s:j * s + pool_size, :] += (\n                (window == window.max(axis=(1, 2), keepdims=True)) * dout[:, i:i + 1, j:j + 1, :])'),),
+            'test_pool_backward_edge', 'tie for the maximum'),
+    Mistake('numerical gradient: divides by h', 'numerical_gradient',
+            (('/ (2 * h)', '/ h'),),
+            'test_numerical_gradient_values', 'divides by h instead of 2h'),
+    Mistake('numerical gradient: one-sided', 'numerical_gradient',
+            (('x[idx] = old - h\n', 'x[idx] = old\n'), ('/ (2 * h)', '/ h'),),
+            'test_numerical_gradient_values', 'one-sided difference'),
+    Mistake('numerical gradient: x not restored', 'numerical_gradient',
+            (('        finally:\n            x[idx] = old\n', '        finally:\n            pass\n'),),
+            'test_numerical_gradient_values', 'changed x'),
 ))

@@ -2,7 +2,7 @@
 import solutions
 
 from .. import checks
-from . import Code, Exercise, Markdown, Part, Solution
+from . import Code, Exercise, Markdown, Mistake, Part, Solution
 
 EXERCISE = Exercise('08-dropout-weight-sharing', (
     Markdown('intro', r'''# Exercise 8: Dropout, and training a small convnet
@@ -171,4 +171,26 @@ params, x, y = init_params(0), rng.random((8, 28, 28, 1)), np.arange(8)
 losses = [train_step(params, x, y, 0.1, 0.0, rng) for _ in range(10)]
 assert losses[-1] < losses[0], f"ten steps on the same batch did not lower its loss ({losses[0]:.3f} -> {losses[-1]:.3f})"
 '''),
+), mistakes=(
+    Mistake('dropout: survivors not scaled', 'dropout',
+            ((') / (1 - rate)', ') * 1.0'),),
+            'test_dropout_mask', 'holds only 0 and 1'),
+    Mistake('dropout: rate read as the keep probability', 'dropout',
+            (('>= rate)', '< rate)'),),
+            'test_dropout_statistics', 'probability of *dropping*'),
+    Mistake('dropout: rng ignored', 'dropout',
+            (('rng = np.random.default_rng(rng)', 'rng = np.random.default_rng()'),),
+            'test_dropout_statistics', 'draw from rng'),
+    Mistake('dropout backward: scale dropped', 'dropout_backward',
+            (('dtype=float) * mask', 'dtype=float) * (mask != 0)'),),
+            'test_dropout_backward', 'drops the scaling'),
+    Mistake('train_step: ReLU derivative missing', 'train_step',
+            ((' * (z1 > 0)', ''),),
+            'test_train_step_one_step', 'ReLU derivative', uses=('dropout', 'dropout_backward')),
+    Mistake('train_step: gradients divided by N twice', 'train_step',
+            (('    grads = {', '    dlogits = dlogits / len(x)\n    grads = {'),),
+            'test_train_step_one_step', 'already divided by N', uses=('dropout', 'dropout_backward')),
+    Mistake('train_step: ascent instead of descent', 'train_step',
+            (('params[key] -= lr', 'params[key] += lr'),),
+            'test_train_step_one_step', 'moved the wrong way', uses=('dropout', 'dropout_backward')),
 ))
