@@ -87,6 +87,8 @@ def test_declarations_that_cannot_grade_are_refused():
     wrong_part = good[:3] + [dataclasses.replace(good[3], part="shape")]
     with pytest.raises(DeclarationError, match="part 'shape' of check_dropout_backward"):
         exercises.notebook(_tiny(cells=wrong_part))
+    with pytest.raises(DeclarationError, match=r"must state \*\*Points\*\*: 3 once"):
+        exercises.notebook(_tiny(cells=good + [dataclasses.replace(good[3], grade_id="test_db2", points=2)]))
     with pytest.raises(DeclarationError, match="grade ids repeat"):
         exercises.notebook(_tiny(cells=good + [Code("setup", "")]))
     with pytest.raises(DeclarationError, match="is not once in dropout_backward"):

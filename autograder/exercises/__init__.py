@@ -31,6 +31,7 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Callable, Union
 import nbformat
 
 from ..assignment import BEGIN, END
+from ..checks import SPECS
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -164,8 +166,6 @@ class Exercise:
 
     def diagnoses(self) -> dict[str, list]:
         """check name -> the known wrong variants (:mod:`autograder.diagnose`) its failures can name."""
-        from ..checks import SPECS
-
         out = {}
         for name in self.graded_parts():
             spec = SPECS.get(name.removeprefix("check_"))
@@ -191,6 +191,9 @@ def _meta(grade_id: str, *, locked: bool, solution: bool = False, points: int | 
     return {"nbgrader": meta}
 
 
+_POINTS = re.compile(r"\*\*Points\*\*: (\d+)")
+
+
 def _validate(exercise: Exercise) -> None:
     ids = [c.grade_id for c in exercise.cells]
     if len(ids) != len(set(ids)):
@@ -202,6 +205,10 @@ def _validate(exercise: Exercise) -> None:
         if p.part not in parts:
             raise DeclarationError(f"{exercise.id}: {p.grade_id} grades part {p.part!r} of {p.check.__name__}, "
                                    f"which has {parts}")
+    stated = [int(m) for c in exercise.cells if isinstance(c, Markdown) for m in _POINTS.findall(c.text)]
+    total = sum(p.points for p in exercise.parts)
+    if stated != [total]:
+        raise DeclarationError(f"{exercise.id}: the instructions must state **Points**: {total} once (they say {stated})")
     for s in exercise.functions:
         if (s.reference is None) == (not s.name):
             raise DeclarationError(f"{exercise.id}: a Solution gives either a reference or a name")
