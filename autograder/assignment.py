@@ -5,7 +5,8 @@ block is the cell's grading declaration. It runs in the grader's process, where 
 student's functions are bound to :class:`autograder.bridge.RemoteFunction` proxies, so a check
 such as ``check_conv2d(conv2d, part="values")`` compares what the student's ``conv2d`` returns with
 the reference without any of it entering the student's kernel. The visible lines above the block
-belong to the student's own self-check and score nothing.
+belong to the student's own self-check and score nothing. The source notebooks, hidden blocks
+included, are generated from the declarations in :mod:`autograder.exercises`.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -84,6 +85,23 @@ class Spec:
     #: part -> what it checks: "shape", "values", "edge_cases", or an output name (e.g. "dx")
     parts: tuple[str, ...] = ("shape", "values", "edge_cases")
     hint: str = ""  # appended to a failure no variant explains
+
+
+def with_parts(*parts: str):
+    """Declare a property check's parts (``check.parts``: what an exercise may grade); refuse others.
+
+    Spec checks get theirs from :attr:`Spec.parts`. Exercise declarations grade exactly these
+    (``tests/test_exercise_sources.py``), so the list lives here only.
+    """
+    def declare(check):
+        @functools.wraps(check)
+        def checked(func, part=None):
+            if part is not None and part not in parts:
+                raise ValueError(f"{check.__name__} parts are {parts}, not {part!r}")
+            return check(func, part)
+        checked.parts = parts
+        return checked
+    return declare
 
 
 def _fail(message: str):

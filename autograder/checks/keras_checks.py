@@ -17,7 +17,7 @@ import time
 
 import solutions as ref
 
-from ._core import Case, CheckFailed, call_student, run_property
+from ._core import Case, CheckFailed, call_student, run_property, with_parts
 
 MNIST_PARAM_BUDGET = 20_000
 CIFAR_PARAM_BUDGET = 150_000
@@ -141,12 +141,10 @@ def _params(model, budget):
     return 1
 
 
+@with_parts("structure", "params", "accuracy")
 def check_mnist_model(build_model, part=None):
     """Parts: "structure" (28x28x1 input, 10 outputs, Conv2D + pooling), "params" (at most
     MNIST_PARAM_BUDGET), "accuracy" (a fixed short training run reaches the stated test accuracy)."""
-    parts = ("structure", "params", "accuracy")
-    if part is not None and part not in parts:
-        raise ValueError(f"check_mnist_model parts are {parts}, not {part!r}")
 
     def body_for(p):
         def body(rng):
@@ -168,17 +166,15 @@ def check_mnist_model(build_model, part=None):
             return 1
         return body
 
-    for p in parts if part is None else (part,):
+    for p in check_mnist_model.parts if part is None else (part,):
         run_property("build_model", build_model, body_for(p), p)
 
 
+@with_parts("structure", "params", "training")
 def check_cifar10_model(build_model, part=None):
     """Parts: "structure" (32x32x3 input, 10 outputs, Conv2D, augmentation layers, dropout or batch
     norm), "params" (at most CIFAR_PARAM_BUDGET), "training" (loss falls and a short fixed run beats
     the stated accuracy)."""
-    parts = ("structure", "params", "training")
-    if part is not None and part not in parts:
-        raise ValueError(f"check_cifar10_model parts are {parts}, not {part!r}")
 
     def body_for(p):
         def body(rng):
@@ -213,6 +209,6 @@ def check_cifar10_model(build_model, part=None):
             return 1
         return body
 
-    for p in parts if part is None else (part,):
+    for p in check_cifar10_model.parts if part is None else (part,):
         run_property("build_model", build_model, body_for(p), p)
 

@@ -9,7 +9,7 @@ from .. import diagnose as D
 from ..scan import NO_CONV_SHORTCUTS, NUMPY_ONLY
 from . import compare as _safe
 from ..bridge import BridgeFailure
-from ._core import Case, CheckFailed, Spec, call_student, run_check, run_property
+from ._core import Case, CheckFailed, Spec, call_student, run_check, run_property, with_parts
 
 INT = dict(rtol=0.0, atol=0.0)
 FLOAT = dict(rtol=1e-6, atol=1e-8)
@@ -413,6 +413,7 @@ def _generic(name):
         # Returns None on purpose: nbgrader reads a number displayed by a test cell as partial credit.
         run_check(SPECS[name], func, part)
     check.__name__ = check.__qualname__ = f"check_{name}"
+    check.parts = SPECS[name].parts
     check.__doc__ = (f"Grade a student's ``{name}`` against the reference on seeded random and edge cases.\n\n"
                      f"``part``: one of {SPECS[name].parts}, or None for all. Raises AssertionError with a "
                      "plain-English message (naming a known mistake when one matches) on failure.")
@@ -437,6 +438,7 @@ check_max_pool2d_backward = _generic("max_pool2d_backward")
 check_dropout_backward = _generic("dropout_backward")
 
 
+@with_parts("values", "edge_cases")
 def check_numerical_gradient(func, part=None):
     """Values against the reference (part "values"); part "edge_cases": x restored, f reading x itself."""
     if part in (None, "values"):
@@ -466,16 +468,12 @@ def check_numerical_gradient(func, part=None):
         run_property("numerical_gradient", func, body, "edge_cases", quiet=part is None)
         if part is None:
             print("\u2714 numerical_gradient, all parts passed")
-    if part not in (None, "values", "edge_cases"):
-        raise ValueError(f"check_numerical_gradient parts are 'values' and 'edge_cases', not {part!r}")
 
 
+@with_parts("mask", "statistics", "inference")
 def check_dropout(func, part=None):
     """Inverted dropout: parts "mask" (values 0 or 1/(1-rate), y = x * mask, uses rng), "statistics"
     (drop fraction near rate, mean preserved), "inference" (training=False and rate=0 are identity)."""
-    parts = ("mask", "statistics", "inference")
-    if part is not None and part not in parts:
-        raise ValueError(f"check_dropout parts are {parts}, not {part!r}")
 
     def call(*args, **kwargs):
         out, exc = call_student("dropout", func, Case(args, kwargs))
@@ -547,7 +545,7 @@ def check_dropout(func, part=None):
         return 2
 
     bodies = {"mask": mask_part, "statistics": stats_part, "inference": inference_part}
-    for p in parts if part is None else (part,):
+    for p in check_dropout.parts if part is None else (part,):
         run_property("dropout", func, bodies[p], p)
 
 
@@ -561,6 +559,7 @@ def _edge_images():
             "flat": np.full((9, 10), 0.7)}
 
 
+@with_parts("flat", "detects", "selective")
 def check_edge_kernel(kernel, part=None):
     """A 3x3 kernel that finds vertical edges where the image gets brighter from left to right.
 
@@ -568,9 +567,6 @@ def check_edge_kernel(kernel, part=None):
     dark-to-bright vertical step lies on the edge and is positive), "selective" (much weaker on a
     horizontal edge, and not positive on the mirrored, bright-to-dark edge).
     """
-    parts = ("flat", "detects", "selective")
-    if part is not None and part not in parts:
-        raise ValueError(f"check_edge_kernel parts are {parts}, not {part!r}")
     k = _safe.as_float_array(kernel, "your kernel")
     if k.shape != (3, 3):
         raise CheckFailed(f"the kernel must be a 3x3 array, got shape {k.shape}")
@@ -579,7 +575,7 @@ def check_edge_kernel(kernel, part=None):
     images = _edge_images()
     resp = {name: ref.correlate2d(img, k, "valid") for name, img in images.items()}
     peak = float(np.max(np.abs(resp["vertical"])))
-    for p in parts if part is None else (part,):
+    for p in check_edge_kernel.parts if part is None else (part,):
         if p == "flat":
             if float(np.max(np.abs(resp["flat"]))) > 1e-9 * max(1.0, peak):
                 raise CheckFailed(f"On a flat image your kernel responds with {resp['flat'][0, 0]:.3g}; an edge detector "

@@ -14,7 +14,7 @@ from solutions.numpy_net import init_params
 
 from ..bridge import BridgeFailure
 from . import compare as _safe
-from ._core import Case, CheckFailed, call_student, run_property
+from ._core import Case, CheckFailed, call_student, run_property, with_parts
 
 #: The accuracy part's setting, stated in the notebook too.
 N_TRAIN, N_TEST, EPOCHS, BATCH, LR, RATE = 2000, 500, 1, 32, 0.1, 0.25
@@ -61,12 +61,10 @@ def _call(func, *args):
         raise CheckFailed(f"train_step raised {type(exc).__name__}: {exc}") from None
 
 
+@with_parts("one_step", "loss", "accuracy")
 def check_train_step(func, part=None):
     """Parts: "one_step" (the update equals the reference's with dropout off), "loss" (returns the
     batch loss), "accuracy" (training with it reaches TARGET_ACCURACY on the fixed MNIST subset)."""
-    parts = ("one_step", "loss", "accuracy")
-    if part is not None and part not in parts:
-        raise ValueError(f"check_train_step parts are {parts}, not {part!r}")
 
     def step(params, x, y, lr, rate, rng, label):
         out, exc = call_student("train_step", func, Case((params, x, y, lr, rate, rng)))
@@ -127,6 +125,6 @@ def check_train_step(func, part=None):
         return 1
 
     bodies = {"one_step": one_step, "loss": loss_part, "accuracy": accuracy_part}
-    for p in parts if part is None else (part,):
+    for p in check_train_step.parts if part is None else (part,):
         run_property("train_step", func, bodies[p], p)
 
