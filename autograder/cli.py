@@ -56,7 +56,8 @@ def cmd_grade(args) -> int:
     for line in describe(limits, sandboxed=not args.no_sandbox):
         print(f"sandbox: {line}")
     results = grade(course, args.id, jobs=args.jobs, students=args.student, limits=limits,
-                    progress=progress_bar(), sandbox=not args.no_sandbox, force=args.force)
+                    progress=progress_bar(), sandbox=not args.no_sandbox, force=args.force,
+                    scheduler=args.scheduler)
     if not results:
         print(f"nothing to grade: every submission of {args.id} is in the report (--force regrades)")
         return 0
@@ -172,6 +173,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="regrade students already in the report")
     s.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without bubblewrap isolation (recorded in the report)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of a local pool")
     s.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("feedback", parents=[common], help="HTML feedback for every graded student")
