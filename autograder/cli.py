@@ -15,7 +15,7 @@ from .lms import DEFAULT_PATTERN
 def _course(args):
     from .course import Course
 
-    return Course(args.course, source=args.source, release=args.release, db_url=args.db_url)
+    return Course(args.course, source=args.source, release=args.release, db_url=args.db_url, private=args.private)
 
 
 def cmd_release(args) -> int:
@@ -142,6 +142,9 @@ def _workspace_options(p: argparse.ArgumentParser, default) -> None:
     p.add_argument("--course", default=default("course"), help="course workspace (default ./course)")
     p.add_argument("--source", default=default(None), help="assignment sources (default exercises/source)")
     p.add_argument("--release", default=default(None), help="student versions (default exercises/release)")
+    p.add_argument("--private", default=default(None), metavar="DIR",
+                   help="private overlay of the sources (your own hidden tests and variants; "
+                        "default c.Autograder.private_source)")
     p.add_argument("--db-url", default=default(None),
                    help="gradebook SQLAlchemy URL (default SQLite in the workspace)")
 

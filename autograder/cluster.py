@@ -257,7 +257,7 @@ def grade(course, spec, todo: list[str], report: dict[str, SubmissionResult], li
     with tempfile.TemporaryDirectory(prefix=f"autograder-{name}-") as tmp:
         package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
                                   Path(tmp) / "course-package") if spec.course_imports else None)
-        files = assignment_files(course.source_dir / name, course.release_dir / name, package)
+        files = assignment_files(course.source_of(name) / name, course.release_of(name) / name, package)
         try:
             client = Client(scheduler, timeout="30s")
         except OSError as exc:

@@ -109,7 +109,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     from .assignment import AssignmentError, load
 
     try:
-        spec = load(course.source_dir, course.release_dir, assignment)
+        spec = load(course.source_of(assignment), course.release_of(assignment), assignment)
     except AssignmentError as exc:
         raise GradingError(str(exc)) from None
     with course.gradebook() as gb:
@@ -138,7 +138,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
                               run_dir / "course-package") if spec.course_imports else None)
     queue = deque(Job(assignment, s, course.submitted(s, assignment) / f"{assignment}.ipynb",
-                      course.source_dir, course.release_dir, run_dir / s, limits, sandboxed=sandbox,
+                      course.source_of(assignment), course.release_of(assignment), run_dir / s, limits, sandboxed=sandbox,
                       course_package=package)
                   for s in todo)
     ctx = _worker_context()
