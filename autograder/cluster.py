@@ -4,9 +4,9 @@ This process stays the coordinator: it alone writes the gradebook, the autograde
 the report, after every submission, exactly as with the local pool (:mod:`autograder.runner`), so
 an interrupted run resumes the same way. Each Dask task grades one submission. Its inputs travel
 as data: the assignment's source folder, its release notebook and the kernel's course package
-(one task the submissions' tasks depend on), and the submission with its grading key. Workers therefore need
-the same code (checkout and virtual environment) and bubblewrap, but neither the course workspace
-nor the instructor's private sources on a shared filesystem.
+(once per run, as a task the others depend on), and the submission with its grading key.
+Workers therefore need the same code (checkout and virtual environment) and bubblewrap, but
+neither the course workspace nor the instructor's private overlay on a shared filesystem.
 
 On the worker the task runs the trusted pipeline (:func:`autograder.pipeline.grade_submission`) in
 a child process of its own (``python -m autograder.cluster DIR``), which starts the student's
