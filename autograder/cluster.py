@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .results import Status, SubmissionResult
-from .sandbox import Limits, ProcessGroup, pids_hierarchy, probe
+from .sandbox import Limits, ProcessGroup, owned_name, pids_hierarchy, probe, remove_stale
 from .stages.context import Job
 
 #: Further tries of a task that raised (a worker lost while running it is rescheduled anyway).
@@ -100,7 +100,9 @@ def _failed(student: str, assignment: str, status: Status, reason: str) -> dict:
 
 def grade_remote(files: AssignmentFiles, sub: Submission) -> Graded:
     """The Dask task (runs on a worker): grade ``sub`` in a child process, return plain data."""
-    root = Path(tempfile.mkdtemp(prefix=f"autograder-{files.name}-{sub.student}-"))
+    hierarchy = pids_hierarchy() if sub.limits.max_processes else None
+    remove_stale(hierarchy)  # what a worker SIGKILLed mid-task left on this machine
+    root = Path(tempfile.mkdtemp(prefix=owned_name(f"{files.name}-{sub.student}")))
     group = None
     try:
         _write_tree(root / _SOURCE / files.name, files.source)
@@ -113,7 +115,6 @@ def grade_remote(files: AssignmentFiles, sub: Submission) -> Graded:
         if sub.timestamp is not None:
             (notebook.parent / "timestamp.txt").write_text(sub.timestamp)
         cgroup = ""
-        hierarchy = pids_hierarchy() if sub.limits.max_processes else None
         if hierarchy is not None:
             try:
                 group = ProcessGroup.create(hierarchy, root.name, sub.limits.max_processes)
@@ -254,7 +255,7 @@ def grade(course, spec, todo: list[str], report: dict[str, SubmissionResult], li
                                        stamp.read_text() if stamp.is_file() else None,
                                        f"{secret}/{student}/{name}", limits, sandbox)
     results: dict[str, SubmissionResult] = {}
-    with tempfile.TemporaryDirectory(prefix=f"autograder-{name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=owned_name(name)) as tmp:
         package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
                                   Path(tmp) / "course-package") if spec.course_imports else None)
         files = assignment_files(course.source_of(name) / name, course.release_of(name) / name, package)

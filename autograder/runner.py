@@ -27,7 +27,7 @@ from . import withheld
 from .course import REPO, Course
 from .pipeline import grade_submission
 from .results import Status, SubmissionResult
-from .sandbox import INSTALL_HINT, Limits, ProcessGroup, pids_hierarchy, probe
+from .sandbox import INSTALL_HINT, Limits, ProcessGroup, owned_name, pids_hierarchy, probe, remove_stale
 from .stages.context import Job
 from .stages.record import record
 
@@ -133,7 +133,9 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
 
         return cluster.grade(course, spec, todo, report, limits, scheduler, progress, sandbox=sandbox)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    run_dir = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
+    hierarchy = pids_hierarchy() if limits.max_processes else None
+    remove_stale(hierarchy)  # what graders killed mid-run left behind
+    run_dir = Path(tempfile.mkdtemp(prefix=owned_name(assignment)))
     secret = course.secret
     package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
                               run_dir / "course-package") if spec.course_imports else None)
@@ -145,7 +147,6 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     workers = [_Worker(ctx) for _ in range(jobs)]
     groups: dict[str, ProcessGroup] = {}
     serial = itertools.count()
-    hierarchy = pids_hierarchy() if limits.max_processes else None
     # Per notebook: its own limit plus kernel start-ups and the checks' own time.
     hard = (limits.notebook_timeout or 3600) * 2 + 120
     try:

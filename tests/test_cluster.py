@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from corpus import ASSIGNMENT, GOOD_MEAN, SOURCE, dumps, source_nb, with_code  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
-from autograder.sandbox import probe  # noqa: E402
+from autograder.sandbox import pids_hierarchy, probe  # noqa: E402
 
 distributed = pytest.importorskip("distributed")
 pytestmark = [pytest.mark.skipif(bool(probe()), reason=f"no kernel sandbox here: {probe()}"), pytest.mark.slow]
@@ -145,6 +146,11 @@ def test_cluster_grades_equal_the_local_pool_and_survive_a_lost_worker(tmp_path,
     assert _grades(remote) == expected
     autograded = Path(remote[1]) / "autograded" / "solution" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert "[autograder]" in autograded.read_text()
+    # the killed worker's task directory and pids cgroup were removed by the worker that took over
+    leftovers = list(Path(tempfile.gettempdir()).glob(f"autograder-{killed}.*"))
+    if pids_hierarchy():
+        leftovers += pids_hierarchy().glob(f"autograder-{killed}.*")
+    assert leftovers == []
 
 
 def test_cluster_without_workers_is_refused_with_the_reason(tmp_path, capsys):
