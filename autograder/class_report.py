@@ -102,7 +102,7 @@ class ClassSummary:
 
 def part_order(course: Course, assignment: str, results: list[SubmissionResult]) -> list[str]:
     """Graded cells in the source notebook's order; any others (an older source) after, sorted."""
-    path = course.source_dir / assignment / f"{assignment}.ipynb"
+    path = course.source_of(assignment) / assignment / f"{assignment}.ipynb"
     ordered = []
     if path.exists():
         for cell in nbformat.read(path, as_version=4).cells:

@@ -15,7 +15,7 @@ from .lms import DEFAULT_PATTERN
 def _course(args):
     from .course import Course
 
-    return Course(args.course, source=args.source, release=args.release, db_url=args.db_url)
+    return Course(args.course, source=args.source, release=args.release, db_url=args.db_url, private=args.private)
 
 
 def cmd_release(args) -> int:
@@ -56,7 +56,8 @@ def cmd_grade(args) -> int:
     for line in describe(limits, sandboxed=not args.no_sandbox):
         print(f"sandbox: {line}")
     results = grade(course, args.id, jobs=args.jobs, students=args.student, limits=limits,
-                    progress=progress_bar(), sandbox=not args.no_sandbox, force=args.force)
+                    progress=progress_bar(), sandbox=not args.no_sandbox, force=args.force,
+                    scheduler=args.scheduler)
     if not results:
         print(f"nothing to grade: every submission of {args.id} is in the report (--force regrades)")
         return 0
@@ -141,6 +142,9 @@ def _workspace_options(p: argparse.ArgumentParser, default) -> None:
     p.add_argument("--course", default=default("course"), help="course workspace (default ./course)")
     p.add_argument("--source", default=default(None), help="assignment sources (default exercises/source)")
     p.add_argument("--release", default=default(None), help="student versions (default exercises/release)")
+    p.add_argument("--private", default=default(None), metavar="DIR",
+                   help="private overlay of the sources (your own hidden tests and variants; "
+                        "default c.Autograder.private_source)")
     p.add_argument("--db-url", default=default(None),
                    help="gradebook SQLAlchemy URL (default SQLite in the workspace)")
 
@@ -172,6 +176,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="regrade students already in the report")
     s.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without bubblewrap isolation (recorded in the report)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of a local pool")
     s.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("feedback", parents=[common], help="HTML feedback for every graded student")

@@ -15,6 +15,12 @@ Layout of ``--course DIR`` (default ``./course``, git-ignored)::
 Source and release directories are the repository's ``exercises/source`` and
 ``exercises/release`` (absolute paths in the config), so ``release`` regenerates the committed
 student notebooks.
+
+A private overlay (``c.Autograder.private_source`` or ``--private DIR``: a folder of assignment
+folders kept out of the public repository) overrides or adds assignments: an assignment found
+there is released from it into ``c.Autograder.private_release`` (default
+``<workspace>/private-release``) and graded from it, hidden tests included; nothing of it is
+written into the public tree.
 """
 
 from __future__ import annotations
@@ -75,6 +81,12 @@ c.Autograder.overrides = {{
                          "cpu_seconds": 1200}},
 }}
 
+# A private overlay of the public exercises/source (your own hidden tests and variants, in a
+# folder or repository students never see): an assignment found there replaces the public one;
+# its student version is written to private_release, never into the public release folder.
+# c.Autograder.private_source = "/path/to/course-private/source"
+# c.Autograder.private_release = {private_release!r}
+
 # `python -m autograder report` flags two students (or a student and the course's own code) when
 # this share of a student's solution code is found in the other's (0..1, after renaming variables).
 c.Autograder.similarity_threshold = {similarity_threshold}
@@ -85,7 +97,8 @@ class Course:
     """A course workspace directory and its nbgrader configuration."""
 
     def __init__(self, root: str | os.PathLike, source: str | os.PathLike | None = None,
-                 release: str | os.PathLike | None = None, db_url: str | None = None):
+                 release: str | os.PathLike | None = None, db_url: str | None = None,
+                 private: str | os.PathLike | None = None):
         self.root = Path(root).resolve()
         config_file = self.root / "nbgrader_config.py"
         if not config_file.exists():
@@ -103,6 +116,7 @@ class Course:
                 cpu_seconds=defaults.cpu_seconds, output_bytes=defaults.output_bytes,
                 reply_mb=defaults.reply_mb, max_processes=defaults.max_processes,
                 similarity_threshold=SIMILARITY_THRESHOLD,
+                private_release=str(self.root / "private-release"),
             ))
         self.config: Config = PyFileConfigLoader(config_file.name, path=str(self.root)).load_config()
         # Explicit options win over the file (without rewriting it).
@@ -112,6 +126,9 @@ class Course:
             self.config.CourseDirectory.release_directory = str(Path(release).resolve())
         if db_url:
             self.config.CourseDirectory.db_url = db_url
+        if private:
+            self.config.Autograder.private_source = str(Path(private).resolve())
+        self._check_private()
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -121,6 +138,43 @@ class Course:
     @property
     def release_dir(self) -> Path:
         return Path(self.config.CourseDirectory.release_directory)
+
+    @property
+    def private_source(self) -> Path | None:
+        """The private overlay of the sources, or None."""
+        value = self.config.get("Autograder", {}).get("private_source")
+        return Path(value).resolve() if value else None
+
+    @property
+    def private_release(self) -> Path:
+        """Where the student versions of the overlay's assignments are written."""
+        value = self.config.get("Autograder", {}).get("private_release")
+        return Path(value).resolve() if value else self.root / "private-release"
+
+    def _check_private(self) -> None:
+        private = self.private_source
+        if private is None:
+            return
+        if not private.is_dir():
+            raise ValueError(f"the private source folder {private} (c.Autograder.private_source) does not exist")
+        public = (self.source_dir.resolve(), self.release_dir.resolve())
+        for name, path in (("private_source", private), ("private_release", self.private_release)):
+            if any(path.is_relative_to(p) or p.is_relative_to(path) for p in public):
+                raise ValueError(f"c.Autograder.{name} ({path}) overlaps the public sources or releases "
+                                 f"({public[0]}, {public[1]}): keep it outside the public tree")
+
+    def is_private(self, assignment: str) -> bool:
+        """True when the overlay defines ``assignment`` (it then replaces the public one)."""
+        return self.private_source is not None and \
+            (self.private_source / assignment / f"{assignment}.ipynb").is_file()
+
+    def source_of(self, assignment: str) -> Path:
+        """The sources folder that holds ``assignment``: the overlay's where it has it."""
+        return self.private_source if self.is_private(assignment) else self.source_dir
+
+    def release_of(self, assignment: str) -> Path:
+        """The release folder of ``assignment``: the private one for an overlay assignment."""
+        return self.private_release if self.is_private(assignment) else self.release_dir
 
     @property
     def db_url(self) -> str:
@@ -136,9 +190,10 @@ class Course:
         return self.root / "reports" / f"{assignment}.json"
 
     def assignments(self) -> list[str]:
-        """Assignment ids in the source directory, sorted."""
-        return sorted(p.name for p in self.source_dir.iterdir()
-                      if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+        """Assignment ids in the source directory and the private overlay, sorted."""
+        folders = [self.source_dir] + ([self.private_source] if self.private_source else [])
+        return sorted({p.name for folder in folders for p in folder.iterdir()
+                       if p.is_dir() and (p / f"{p.name}.ipynb").exists()})
 
     @property
     def secret(self) -> str:

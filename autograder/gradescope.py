@@ -77,7 +77,7 @@ def build_bundle(course: Course, assignment: str, out: Path, *, sandbox: bool = 
     (then the student's code can read the bundle and write results.json itself)."""
     from .assignment import load
 
-    spec = load(course.source_dir, course.release_dir, assignment)  # refuses an unreleased one
+    spec = load(course.source_of(assignment), course.release_of(assignment), assignment)  # refuses an unreleased one
     policy = course.late_policy(assignment)
     manifest = {"assignment": assignment, "sandboxed": sandbox,
                 "limits": dataclasses.asdict(course.limits(assignment)),
@@ -90,7 +90,7 @@ def build_bundle(course: Course, assignment: str, out: Path, *, sandbox: bool = 
         zf.writestr("requirements.txt", _grading_requirements())
         zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
         _add_tree(zf, REPO / "autograder", "autograder")
-        _add_tree(zf, course.source_dir / assignment, f"assignments/{assignment}")
+        _add_tree(zf, course.source_of(assignment) / assignment, f"assignments/{assignment}")
         _add_tree(zf, REPO / "solutions", "solutions")  # the checks' reference (never the kernel's)
     return out
 

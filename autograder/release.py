@@ -59,12 +59,13 @@ def release(course: Course, assignment_ids: list[str] | None = None, log=print) 
     ids = assignment_ids or course.assignments()
     unknown = sorted(set(ids) - set(course.assignments()))
     if unknown:
-        raise ReleaseError(f"no such assignment in {course.source_dir}: {', '.join(unknown)}")
+        raise ReleaseError(f"no such assignment in {course.source_dir}{' or ' + str(course.private_source) if course.private_source else ''}: {', '.join(unknown)}")
     failed = []
     for assignment_id in ids:
         with tempfile.TemporaryDirectory(prefix="release-", dir=course.root) as staging:
-            app = GenerateAssignment(coursedir=course.coursedir(assignment_id=assignment_id,
-                                                                release_directory=staging),
+            app = GenerateAssignment(coursedir=course.coursedir(
+                assignment_id=assignment_id, source_directory=str(course.source_of(assignment_id)),
+                release_directory=staging),
                                      config=course.config)
             app.force = True
             app.create_assignment = True
@@ -74,7 +75,7 @@ def release(course: Course, assignment_ids: list[str] | None = None, log=print) 
                 errors = [ln for ln in result.get("log", "").splitlines() if ln.startswith("[ERROR]")]
                 failed.append(f"{assignment_id}: {errors[0] if errors else result.get('error', '')}")
                 continue
-            dest = course.release_dir / assignment_id
+            dest = course.release_of(assignment_id) / assignment_id
             manifest = _manifest(course, assignment_id)
             previous = set(json.loads(manifest.read_text())) if manifest.exists() else set()
             written = _install(Path(staging) / assignment_id, dest, previous, log)

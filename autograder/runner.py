@@ -27,7 +27,7 @@ from . import withheld
 from .course import REPO, Course
 from .pipeline import grade_submission
 from .results import Status, SubmissionResult
-from .sandbox import INSTALL_HINT, Limits, ProcessGroup, pids_hierarchy, probe
+from .sandbox import INSTALL_HINT, Limits, ProcessGroup, owned_name, pids_hierarchy, probe, remove_stale
 from .stages.context import Job
 from .stages.record import record
 
@@ -99,22 +99,24 @@ def _failed(job: Job, status: Status, reason: str) -> SubmissionResult:
 
 def grade(course: Course, assignment: str, jobs: int | None = None, students: list[str] | None = None,
           limits: Limits | None = None, progress=None, *, sandbox: bool = True,
-          force: bool = False) -> dict[str, SubmissionResult]:
+          force: bool = False, scheduler: str | None = None) -> dict[str, SubmissionResult]:
     """Grade the collected submissions of ``assignment``; return {student: result} of this run.
 
     Students already in the report are skipped unless ``force`` (or named in ``students``).
+    ``scheduler``: the address of a Dask scheduler whose workers grade them (autograder/cluster.py)
+    instead of the local pool.
     """
     from .assignment import AssignmentError, load
 
     try:
-        spec = load(course.source_dir, course.release_dir, assignment)
+        spec = load(course.source_of(assignment), course.release_of(assignment), assignment)
     except AssignmentError as exc:
         raise GradingError(str(exc)) from None
     with course.gradebook() as gb:
         if not any(a.name == assignment and a.notebooks for a in gb.assignments):
             raise GradingError(f"assignment {assignment!r} is not (fully) in the gradebook: run "
                                f"`python -m autograder release {assignment}` first")
-    if sandbox and (why := probe()):
+    if sandbox and not scheduler and (why := probe()):  # a cluster's workers are probed there
         raise GradingError(f"the kernel sandbox cannot be set up: {why}. To fix it, {INSTALL_HINT}.")
     everyone = submitted_students(course, assignment)
     if not everyone:
@@ -126,20 +128,25 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     results: dict[str, SubmissionResult] = {}
     if not todo:
         return results
+    if scheduler:
+        from . import cluster
+
+        return cluster.grade(course, spec, todo, report, limits, scheduler, progress, sandbox=sandbox)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    run_dir = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
+    hierarchy = pids_hierarchy() if limits.max_processes else None
+    remove_stale(hierarchy)  # what graders killed mid-run left behind
+    run_dir = Path(tempfile.mkdtemp(prefix=owned_name(assignment)))
     secret = course.secret
     package = (withheld.build(REPO / withheld.PACKAGE, spec.course_imports, spec.student_functions,
                               run_dir / "course-package") if spec.course_imports else None)
     queue = deque(Job(assignment, s, course.submitted(s, assignment) / f"{assignment}.ipynb",
-                      course.source_dir, course.release_dir, run_dir / s, limits, sandboxed=sandbox,
+                      course.source_of(assignment), course.release_of(assignment), run_dir / s, limits, sandboxed=sandbox,
                       course_package=package)
                   for s in todo)
     ctx = _worker_context()
     workers = [_Worker(ctx) for _ in range(jobs)]
     groups: dict[str, ProcessGroup] = {}
     serial = itertools.count()
-    hierarchy = pids_hierarchy() if limits.max_processes else None
     # Per notebook: its own limit plus kernel start-ups and the checks' own time.
     hard = (limits.notebook_timeout or 3600) * 2 + 120
     try:

@@ -20,10 +20,13 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -189,7 +192,7 @@ def pids_hierarchy() -> Path | None:
             candidates.append(v2)
     for base in candidates:
         try:
-            group = ProcessGroup.create(base, f"autograder-probe-{os.getpid()}", 1)
+            group = ProcessGroup.create(base, owned_name("probe"), 1)
         except OSError:
             continue
         group.kill_and_remove()
@@ -240,3 +243,54 @@ class ProcessGroup:
             self.path.rmdir()
         except OSError:  # gone already, or a process that would not die: never stop the class run
             pass
+
+
+# Names of what a grading process leaves on the host (temporary directories, pids cgroups) start with
+# its owner's pid and start time, so a later run can tell the leftovers of a grader that was killed
+# (SIGKILL, a lost cluster worker: no ``finally`` ran) from the groups of one still grading.
+_OWNED = re.compile(r"autograder-(\d+)\.(\d+)-")
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22), if it runs."""
+    try:
+        line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return line.rsplit(")", 1)[1].split()[19]  # after the command name, which may hold spaces
+
+
+def owned_name(label: str) -> str:
+    """``autograder-PID.START-label-``: the name (or prefix) of something this process owns."""
+    return f"autograder-{os.getpid()}.{_start_time(os.getpid())}-{label}-"
+
+
+def _dead_owner(name: str) -> bool:
+    owner = _OWNED.match(name)
+    return owner is not None and _start_time(int(owner[1])) != owner[2]
+
+
+def remove_stale(hierarchy: Path | None) -> list[Path]:
+    """Kill and remove the cgroups and temporary directories of graders that are gone; what it removed.
+
+    Only names whose owner (pid and start time) no longer runs are touched, so graders running
+    beside this one are safe; a reused pid only keeps a leftover a while longer. This assumes the
+    graders sharing a cgroup hierarchy share a pid namespace, as on one machine (containers see
+    their own cgroup tree). Directories are removed only when they are this user's and real.
+    """
+    removed = []
+    for group in sorted(hierarchy.glob("autograder-*")) if hierarchy else []:
+        if group.is_dir() and _dead_owner(group.name):
+            ProcessGroup(group).kill_and_remove()
+            if not group.exists():
+                removed.append(group)
+    for path in Path(tempfile.gettempdir()).glob("autograder-*"):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and _dead_owner(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path)
+    return removed

@@ -84,7 +84,7 @@ def student_documents(course: Course, assignment: str) -> list[Document]:
 
 def starter_code(course: Course, assignment: str) -> str:
     """The release's solution cells as students receive them (empty when there is no release)."""
-    path = course.release_dir / assignment / f"{assignment}.ipynb"
+    path = course.release_of(assignment) / assignment / f"{assignment}.ipynb"
     if not path.exists():
         return ""
     return "\n\n".join(_code_cells(nbformat.read(path, as_version=4), solutions_only=True))
