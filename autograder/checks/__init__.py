@@ -38,6 +38,15 @@ from .numpy_checks import (
     check_zero_pad,
 )
 from .training import check_train_step
+from .variant_checks import (
+    check_batch_norm_backward,
+    check_batch_norm_forward,
+    check_conv2d_transpose,
+    check_conv_layer_cost,
+    check_depthwise_conv2d,
+    check_residual_block_backward,
+    check_residual_block_forward,
+)
 
 __all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "grade_as", "student_seed"]
 
