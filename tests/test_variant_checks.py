@@ -306,7 +306,7 @@ def test_a_dataclass_result_does_not_cross_and_is_explained(tmp_path):
         return _round_trip(Cost(1), tmp_path)
 
     with pytest.raises(CheckFailed, match=r"should be a tuple \(params, multiply_adds, activations\) of 3 items, "
-                                          r"got Unreadable"):
+                                          r"got a Cost object, which cannot leave your notebook"):
         checks.check_conv_layer_cost(student, part="params")
 
 
