@@ -15,6 +15,8 @@ Multiply-adds (one multiplication and one addition; FLOPs are about twice as man
 * everything else (pooling, activations, ``Add``, reshaping): 0, as they have no weights.
 
 Activation memory is the number of output values times the bytes of the layer's compute dtype.
+The convolution rules are :func:`solutions.params.conv_layer_cost`'s, which takes a plain description
+of one layer (the autograded exercise's form); here each layer's configuration is that description.
 """
 from __future__ import annotations
 
