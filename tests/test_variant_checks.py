@@ -11,8 +11,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import solutions as S
 from autograder import checks
@@ -137,6 +135,7 @@ def test_a_wrong_structure_is_explained_before_values():
 # -- the expectations are the oracles' -------------------------------------------------------------
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
+from test_costs import keras_agrees  # noqa: E402
 
 
 def _same_as(a, b, rtol=1e-9, atol=1e-9):
@@ -163,58 +162,10 @@ def test_depthwise_cases_are_tensorflows():
                  atol=1e-10)
 
 
-_KERAS_LAYERS = {"conv2d": keras.layers.Conv2D, "transpose": keras.layers.Conv2DTranspose}
-
-
-def _keras_layer(kind, kernel_size, in_channels, out_channels, input_hw, stride=1, padding="valid", use_bias=True,
-                 dilation=1):
-    common = dict(kernel_size=kernel_size, strides=stride, padding=padding, use_bias=use_bias, dilation_rate=dilation)
-    if kind == "depthwise":
-        layer = keras.layers.DepthwiseConv2D(depth_multiplier=out_channels // in_channels, **common)
-    else:
-        layer = _KERAS_LAYERS[kind](out_channels, **common)
-    model = keras.Sequential([keras.Input((*input_hw, in_channels)), layer])
-    return layer, model.output_shape[1:]
-
-
-def _keras_agrees(kind, k, cin, cout, hw, **kwargs):
-    params, madds, activations = S.conv_layer_cost(kind, k, cin, cout, hw, **kwargs)
-    layer, out_shape = _keras_layer(kind, k, cin, cout, hw, **kwargs)
-    assert params == layer.count_params()
-    assert activations == int(np.prod(out_shape))
-    kh, kw = (k, k) if np.ndim(k) == 0 else k
-    per_use = layer.count_params() - (cout if kwargs.get("use_bias", True) else 0)
-    uses = hw[0] * hw[1] if kind == "transpose" else out_shape[0] * out_shape[1]
-    assert madds == per_use * uses  # each weight once per position it is applied at
-
-
 def test_cost_cases_are_keras():
     for case in _all_cases(V.SPECS["conv_layer_cost"]):
         if case.raises is None:
-            _keras_agrees(*case.args, **case.kwargs)
-
-
-@given(kind=st.sampled_from(["conv2d", "depthwise", "transpose"]), k=st.integers(1, 4), cin=st.integers(1, 6),
-       mult=st.integers(1, 3), h=st.integers(5, 12), w=st.integers(5, 12), stride=st.integers(1, 3),
-       padding=st.sampled_from(["valid", "same"]), use_bias=st.booleans(), dilation=st.integers(1, 2))
-def test_conv_layer_cost_matches_keras_count_params(kind, k, cin, mult, h, w, stride, padding, use_bias, dilation):
-    if dilation > 1 and (stride > 1 or kind == "transpose"):
-        dilation = 1  # Keras allows dilation only with stride 1
-    cout = cin * mult if kind == "depthwise" else cin + mult
-    _keras_agrees(kind, k, cin, cout, (h, w), stride=stride, padding=padding, use_bias=use_bias, dilation=dilation)
-
-
-def test_conv_layer_cost_rejects_bad_descriptions():
-    with pytest.raises(ValueError, match="kind must be one of"):
-        S.conv_layer_cost("dense", 3, 2, 2, (5, 5))
-    with pytest.raises(ValueError, match="not a multiple of"):
-        S.conv_layer_cost("depthwise", 3, 2, 3, (5, 5))
-    with pytest.raises(ValueError, match="does not fit"):
-        S.conv_layer_cost("conv2d", 3, 2, 2, (5, 5), dilation=3)
-    with pytest.raises(ValueError, match="padding must be"):
-        S.conv_layer_cost("conv2d", 3, 2, 2, (5, 5), padding=1)
-    with pytest.raises(TypeError, match="in_channels"):
-        S.conv_layer_cost("conv2d", 3, 2.5, 2, (5, 5))
+            keras_agrees(*case.args, **case.kwargs)
 
 
 def _keras_bn(x, gamma, beta, mean, var, training, momentum=0.99, epsilon=1e-3):
