@@ -9,6 +9,7 @@ plain-English message saying what went wrong and how to fix it.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -465,6 +466,360 @@ DROPOUT_BACKWARD_VARIANTS = [
             "is dout * mask."),
     Variant(lambda dout, mask: np.asarray(dout),
             "your gradient passes dout straight through; dropped units must get zero gradient (dout * mask)."),
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# 13 transposed and depthwise convolution, the cost of a layer
+# ----------------------------------------------------------------------------------------------
+def _transposed(x, w, b=None, stride=1, padding="valid"):
+    return ref.conv2d_transpose(x, w, b, stride=stride, padding=padding)
+
+
+def _depthwise(x, w, b=None, stride=1, padding="valid"):
+    return ref.depthwise_conv2d(x, w, b, stride=stride, padding=padding)
+
+
+def _stamp(x, w, b, stride, padding, add=True, crop=None):
+    """Transposed convolution by stamping; ``add=False`` overwrites overlaps, ``crop`` picks the rows cut."""
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    n, h, wd, _ = x.shape
+    kh, kw, cout, _ = w.shape
+    p = 0 if padding == "valid" else padding
+    full = np.zeros((n, (h - 1) * stride + kh, (wd - 1) * stride + kw, cout))
+    for i in range(h):
+        for j in range(wd):
+            piece = np.tensordot(x[:, i, j, :], w, axes=([1], [3]))  # (N, KH, KW, Cout)
+            region = full[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            if add:
+                region += piece
+            else:
+                region[...] = piece
+    oh, ow = full.shape[1] - 2 * p, full.shape[2] - 2 * p
+    top = p if crop is None else crop(p)
+    out = full[:, top:top + oh, top:top + ow, :]
+    return out if b is None else out + np.asarray(b, float)
+
+
+def _transpose_one_sided(x, w, b=None, stride=1, padding="valid"):
+    return _stamp(x, w, b, stride, padding, crop=lambda p: 2 * p)
+
+
+def _transpose_overwrite(x, w, b=None, stride=1, padding="valid"):
+    return _stamp(x, w, b, stride, padding, add=False)
+
+
+def _transpose_io_swapped(x, w, b=None, stride=1, padding="valid"):
+    return _transposed(x, np.asarray(w).transpose(0, 1, 3, 2), b, stride, padding)
+
+
+TRANSPOSE_VARIANTS = [
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _transposed(x, _flip_hw(w), b, stride, padding),
+              "your function flips the kernel. A transposed convolution stamps the kernel as it is: "
+              "out[i*s + u, j*s + v] += x[i, j] * w[u, v] (it is the gradient of a cross-correlation)."),
+    Variant(_transpose_overwrite,
+              "where the stamps of neighbouring input pixels overlap (kernel larger than the stride) your function "
+              "overwrites the output instead of adding to it; use += so overlapping stamps sum."),
+    Variant(_transpose_one_sided,
+              "your function crops all 2p rows and columns from the top and left; padding p removes p from "
+              "*each* side of the full (H - 1) * s + KH result.", shape_only_ok=True),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _transposed(x, w, b, stride, 0),
+              "your function ignores `padding`: the forward convolution's padding p is cropped off the full "
+              "result, p rows and columns on each side.", shape_only_ok=True),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _transposed(x, w, b, 1, padding),
+              "your function ignores `stride`: input pixel (i, j) stamps its kernel at output (i*s, j*s), so the "
+              "output grows by the stride.", shape_only_ok=True),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _transposed(x, w, None, stride, padding),
+              "your output is missing the bias: add b[o] to every position of output channel o."),
+    Variant(_transpose_io_swapped,
+              "your function reads the kernel as (KH, KW, Cin, Cout). A transposed kernel is the forward "
+              "convolution's: (KH, KW, Cout, Cin), so the input channel is the last axis, w[u, v, :, c]."),
+]
+
+
+def _depthwise_multiplier_first(x, w, b=None, stride=1, padding="valid"):
+    c, m = np.shape(w)[2:]
+    out = _depthwise(x, w, None, stride, padding)
+    n, oh, ow, _ = out.shape
+    out = out.reshape(n, oh, ow, c, m).transpose(0, 1, 2, 4, 3).reshape(n, oh, ow, c * m)
+    return out if b is None else out + np.asarray(b, float)
+
+
+DEPTHWISE_VARIANTS = [
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _depthwise(x, _flip_hw(w), b, stride, padding),
+              FLIPPED),
+    Variant(_depthwise_multiplier_first,
+              "your output channels are in the wrong order (multiplier first). Output channel c * M + m comes from "
+              "input channel c and its kernel w[:, :, c, m]: reshape (N, OH, OW, C, M) to (N, OH, OW, C * M)."),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": ref.conv2d(x, w, None, stride, padding),
+              "your function sums over the input channels: that is an ordinary convolution with M filters. A "
+              "depthwise convolution keeps the channels apart and returns C * M of them.", shape_only_ok=True),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _depthwise(x, w, None, stride, padding),
+              "your output is missing the bias: add b[k] to every position of output channel k."),
+    Variant(lambda x, w, b=None, stride=1, padding="valid": _depthwise(x, w, b, 1, padding), STRIDE_IGNORED,
+              shape_only_ok=True),
+]
+
+
+def _cost_args(args, kwargs) -> dict:
+    bound = inspect.signature(ref.conv_layer_cost).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _cost_variant(change: Callable[[dict, tuple], tuple]):
+    """A wrong counter: the reference's (params, multiply_adds, activations) edited by ``change(arguments, cost)``."""
+    def variant(*args, **kwargs):
+        a = _cost_args(args, kwargs)
+        return change(a, tuple(ref.conv_layer_cost(**a)))
+    return variant
+
+
+def _hw(value):
+    """An int or a pair, as a pair (the description's kernel_size, stride, input_hw)."""
+    return (value, value) if np.ndim(value) == 0 else tuple(value)
+
+
+def _with(a, **changes):
+    return tuple(ref.conv_layer_cost(**{**a, **changes}))
+
+
+def _bias_per_input(a, cost):
+    if not a["use_bias"]:
+        return cost
+    return (cost[0] - a["out_channels"] + a["in_channels"],) + cost[1:]
+
+
+def _depthwise_as_full(a, cost):
+    if a["kind"] != "depthwise":
+        return cost
+    full = _with(a, kind="conv2d")
+    return full[0], full[1], cost[2]
+
+
+def _transpose_per_output(a, cost):
+    if a["kind"] != "transpose":
+        return cost
+    kh, kw = _hw(a["kernel_size"])
+    return cost[0], kh * kw * a["in_channels"] * cost[2], cost[2]
+
+
+def _same_floor(a, cost):
+    if a["padding"] != "same" or a["kind"] == "transpose":
+        return cost
+    stride = _hw(a["stride"])
+    oh, ow = a["input_hw"][0] // stride[0], a["input_hw"][1] // stride[1]
+    if min(oh, ow) < 1:
+        raise ValueError
+    per_position = cost[1] // (cost[2] // a["out_channels"])
+    return cost[0], per_position * oh * ow, oh * ow * a["out_channels"]
+
+
+def _transpose_no_max(a, cost):
+    if a["kind"] != "transpose" or a["padding"] != "valid":
+        return cost
+    (kh, kw), (sh, sw), (h, w) = _hw(a["kernel_size"]), _hw(a["stride"]), a["input_hw"]
+    return cost[0], cost[1], ((h - 1) * sh + kh) * ((w - 1) * sw + kw) * a["out_channels"]
+
+
+COST_VARIANTS = [
+    Variant(_cost_variant(lambda a, cost: _with(a, use_bias=False)),
+              "your parameter count leaves out the biases: a layer with use_bias=True has one per output channel."),
+    Variant(_cost_variant(lambda a, cost: _with(a, use_bias=True)),
+              "your parameter count adds biases even when use_bias=False."),
+    Variant(_cost_variant(_bias_per_input),
+              "your count has one bias per input channel; there is one per output channel."),
+    Variant(_cost_variant(_depthwise_as_full),
+              "your depthwise count sums over the input channels as an ordinary convolution does: a depthwise layer "
+              "has KH * KW * Cout weights (each input channel only its own M kernels), used once per position."),
+    Variant(_cost_variant(_transpose_per_output),
+              "your transposed layer applies the whole kernel once per *output* pixel. A transposed convolution "
+              "stamps it once per *input* pixel: H * W * KH * KW * Cin * Cout multiply-adds."),
+    Variant(_cost_variant(lambda a, cost: (cost[0], 2 * cost[1], cost[2])),
+              "your multiply-adds are twice too many: you counted FLOPs (a multiplication and an addition are "
+              "2 FLOPs but one multiply-add)."),
+    Variant(_cost_variant(lambda a, cost: (cost[0], cost[1], cost[2] // a["out_channels"])),
+              "your activation count leaves out the channels: the layer outputs OH * OW * Cout values."),
+    Variant(_cost_variant(_same_floor),
+              "your 'same' output size rounds down; 'same' padding gives ceil(H / s) positions (integer division "
+              "rounding up: -(-H // s))."),
+    Variant(_cost_variant(lambda a, cost: _with(a, dilation=1) if a["dilation"] != 1 else cost),
+              "your output size ignores the dilation: a dilated kernel covers (K - 1) * d + 1 pixels, so a 'valid' "
+              "layer has fewer positions (its weights and their count do not change)."),
+    Variant(_cost_variant(_transpose_no_max),
+              "your 'valid' transposed output is (H - 1) * s + K; Keras keeps the gap a kernel smaller than the "
+              "stride leaves: (H - 1) * s + max(K, s)."),
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# 14 batch normalisation and the residual block
+# ----------------------------------------------------------------------------------------------
+def _bn_wrong(x, gamma, beta, running_mean, running_var, training=True, momentum=0.99, epsilon=1e-3, *,
+              ddof=0, running_ddof=0, update=True, torch_momentum=False, axes=None, eps_outside=False,
+              inference_batch=False, inference_update=False):
+    """Batch norm with one classic mistake switched on (the arguments after ``*``)."""
+    x = np.asarray(x, float)
+    axes = tuple(range(x.ndim - 1)) if axes is None else axes
+    m_old, v_old = np.asarray(running_mean, float), np.asarray(running_var, float)
+    keep = 1 - momentum if torch_momentum else momentum
+    if training or inference_batch:
+        mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, ddof=ddof, keepdims=True)
+    else:
+        mu, var = m_old, v_old
+    new_mean, new_var = m_old.copy(), v_old.copy()
+    if (training and update) or inference_update:
+        flat = x.reshape(-1, x.shape[-1])
+        new_mean = keep * m_old + (1 - keep) * flat.mean(axis=0)
+        new_var = keep * v_old + (1 - keep) * flat.var(axis=0, ddof=running_ddof or ddof)
+    scale = np.sqrt(var) + epsilon if eps_outside else np.sqrt(var + epsilon)
+    return gamma * (x - mu) / scale + beta, new_mean, new_var, 0.0
+
+
+def _bn_variant(message, **mistake):
+    def fn(*args, **kwargs):
+        return _bn_wrong(*args, **kwargs, **mistake)
+    return Variant(fn, message)
+
+
+BN_FORWARD_VARIANTS = [
+    _bn_variant("your running variance averages the unbiased batch variance (M - 1 in the denominator, as PyTorch "
+                "does); Keras, like this exercise, averages the biased one that normalised the batch.", running_ddof=1),
+    _bn_variant("your batch variance is the unbiased one (divided by M - 1). Batch norm normalises with the biased "
+                "variance, the mean of (x - mean)**2 (np.var's default ddof=0), and Keras also averages that one.",
+                ddof=1),
+    _bn_variant("your running statistics are not updated in training: return momentum * running + (1 - momentum) "
+                "* batch statistic for both the mean and the variance.", update=False),
+    _bn_variant("your running statistics use PyTorch's momentum convention. Here (as in Keras) momentum weighs the "
+                "*old* value: running = momentum * running + (1 - momentum) * batch.", torch_momentum=True),
+    _bn_variant("your statistics are taken over the batch axis only, one per position and channel. Batch norm after "
+                "a convolution has one mean and variance per channel, over N, H and W (every axis but the last).",
+                axes=(0,)),
+    _bn_variant("your function adds epsilon outside the square root; divide by sqrt(var + epsilon).", eps_outside=True),
+    _bn_variant("in inference (training=False) your function normalises with the batch's own statistics; use the "
+                "running mean and variance, so an example's output does not depend on the rest of the batch.",
+                inference_batch=True),
+    _bn_variant("in inference (training=False) your function updates the running statistics; they change only "
+                "while training (return copies of the old ones).", inference_update=True),
+]
+
+
+def _bn_backward_wrong(dout, cache, *, constant_stats=False, no_mean=False, no_xhat=False, swap=False,
+                       mean_grads=False, no_gamma=False, always_training=False):
+    dout = np.asarray(dout, float)
+    x_hat, inv_std = cache["x_hat"], cache["inv_std"]
+    gamma = 1.0 if no_gamma else cache["gamma"]
+    axes = tuple(range(dout.ndim - 1))
+    m = dout.size // dout.shape[-1]
+    dbeta, dgamma = dout.sum(axis=axes), (dout * x_hat).sum(axis=axes)
+    if (cache["training"] or always_training) and not constant_stats:
+        dx = gamma * inv_std / m * (m * dout - (0 if no_mean else dbeta) - (0 if no_xhat else x_hat * dgamma))
+    else:
+        dx = gamma * inv_std * dout
+    if mean_grads:
+        dgamma, dbeta = dgamma / m, dbeta / m
+    return (dx, dbeta, dgamma) if swap else (dx, dgamma, dbeta)
+
+
+def _bn_backward_variant(message, **mistake):
+    return Variant(lambda dout, cache: _bn_backward_wrong(dout, cache, **mistake), message)
+
+
+BN_BACKWARD_VARIANTS = [
+    _bn_backward_variant("your dx treats the batch mean and variance as constants (dx = gamma * inv_std * dout). In "
+                         "training they are computed from x, so dx also has the terms - mean(dout) and "
+                         "- x_hat * mean(dout * x_hat) per channel.", constant_stats=True),
+    _bn_backward_variant("your dx leaves out the gradient through the batch mean: subtract mean(dout) per channel.",
+                         no_mean=True),
+    _bn_backward_variant("your dx leaves out the gradient through the batch variance: subtract "
+                         "x_hat * mean(dout * x_hat) per channel.", no_xhat=True),
+    _bn_backward_variant("your dgamma and dbeta are swapped: dgamma = sum(dout * x_hat), dbeta = sum(dout).",
+                         swap=True),
+    _bn_backward_variant("your dgamma and dbeta are averaged; the gradient of a sum is the sum over every axis but "
+                         "the channel axis.", mean_grads=True),
+    _bn_backward_variant("your dx is missing the factor gamma (y = gamma * x_hat + beta).", no_gamma=True),
+    _bn_backward_variant("in inference (cache['training'] False) the statistics are constants and dx = gamma * "
+                         "inv_std * dout; your function uses the training formula.", always_training=True),
+]
+
+
+def _block_wrong(x, params, stride=1, training=True, momentum=0.99, epsilon=1e-3, *, final_relu=True,
+                 relu_first=False, shortcut=True, proj_bn=True, stride_second=False):
+    def bn(h, key):
+        p = params[key]
+        return ref.batch_norm_forward(h, p["gamma"], p["beta"], p["mean"], p["var"], training, momentum, epsilon)[0]
+
+    h = ref.relu(bn(ref.conv2d(x, params["conv1"], stride=1 if stride_second else stride, padding="same"), "bn1"))
+    a2 = bn(ref.conv2d(h, params["conv2"], stride=stride if stride_second else 1, padding="same"), "bn2")
+    if "proj" in params:
+        side = ref.conv2d(x, params["proj"], stride=stride, padding="same")
+        side = bn(side, "bn_proj") if proj_bn else side
+    else:
+        side = np.asarray(x, float)
+    if not shortcut:
+        side = 0.0
+    z = ref.relu(a2) + side if relu_first else a2 + side
+    return (ref.relu(z) if final_relu and not relu_first else z), 0.0, 0.0
+
+
+def _block_variant(message, **mistake):
+    def fn(x, params, stride=1, **kwargs):
+        return _block_wrong(x, params, stride, **kwargs, **mistake)
+    return Variant(fn, message)
+
+
+BLOCK_FORWARD_VARIANTS = [
+    _block_variant("your block leaves out the shortcut: out = relu(bn2(conv2(...)) + shortcut(x)); add x (or its "
+                   "projection) before the last ReLU.", shortcut=False),
+    _block_variant("your block has no ReLU after the addition: out = relu(bn2(conv2(...)) + shortcut(x)).",
+                   final_relu=False),
+    _block_variant("your block applies the last ReLU before adding the shortcut; ResNet adds first, then applies "
+                   "the ReLU to the sum.", relu_first=True),
+    _block_variant("your projection shortcut has no batch norm: the shortcut is bn_proj(conv(x, proj)).",
+                   proj_bn=False),
+    _block_variant("your block puts the stride on the second convolution; the first one (and the projection) carry "
+                   "it.", stride_second=True),
+]
+
+
+def block_grad_arrays(result):
+    dx, grads = result
+    def bn(key):
+        g = grads.get(key)
+        return np.zeros(0) if g is None else np.stack([np.asarray(g.get("gamma")), np.asarray(g.get("beta"))])
+    return (dx, grads["conv1"], grads["conv2"], bn("bn1"), bn("bn2"), grads.get("proj", np.zeros(0)), bn("bn_proj"))
+
+
+def block_backward_wrong(dout, cache, *, shortcut_grad=True, mask=True, mask_shortcut=True):
+    """The block's backward pass with one classic mistake switched on; returns (dx, grads) as the student's does."""
+    x, params, stride = cache["x"], cache["params"], cache["stride"]
+    dout = np.asarray(dout, float)
+    dz = dout * (cache["z"] > 0) if mask else dout
+    dh2, dg2, db2 = ref.batch_norm_backward(dz, cache["bn2"])
+    dr1, dconv2, _ = ref.conv2d_backward(dh2, cache["r1"], params["conv2"], padding="same")
+    dh1, dg1, db1 = ref.batch_norm_backward(dr1 * (cache["a1"] > 0), cache["bn1"])
+    dx, dconv1, _ = ref.conv2d_backward(dh1, x, params["conv1"], stride=stride, padding="same")
+    grads = {"conv1": dconv1, "conv2": dconv2, "bn1": {"gamma": dg1, "beta": db1}, "bn2": {"gamma": dg2, "beta": db2}}
+    dside = dz if mask_shortcut else dout
+    if "proj" in params:
+        dp, dgp, dbp = ref.batch_norm_backward(dside, cache["bn_proj"])
+        dx_short, grads["proj"], _ = ref.conv2d_backward(dp, x, params["proj"], stride=stride, padding="same")
+        grads["bn_proj"] = {"gamma": dgp, "beta": dbp}
+    else:
+        dx_short = dside
+    return (dx + dx_short if shortcut_grad else dx), grads
+
+
+BLOCK_BACKWARD_VARIANTS = [
+    Variant(lambda dout, cache: block_grad_arrays(block_backward_wrong(dout, cache, shortcut_grad=False)),
+              "your dx is missing the shortcut's gradient: the shortcut adds dz (through the projection, if there "
+              "is one) straight onto dx -- dx = dx_through_the_convolutions + dx_through_the_shortcut."),
+    Variant(lambda dout, cache: block_grad_arrays(block_backward_wrong(dout, cache, mask=False)),
+              "your backward pass skips the last ReLU: multiply dout by (z > 0), z the sum before that ReLU, "
+              "before splitting it between the two paths."),
+    Variant(lambda dout, cache: block_grad_arrays(block_backward_wrong(dout, cache, mask_shortcut=False)),
+              "your shortcut gradient is dout itself; the ReLU comes after the addition, so the shortcut receives "
+              "dz = dout * (z > 0), as the main path does."),
 ]
 
 

@@ -1,6 +1,6 @@
 """The course package as a student's kernel sees it: the helpers its notebook imports, not the answers.
 
-Exercise 08 composes the layers of earlier exercises, so its set-up cell imports ``solutions``. The
+Exercises 08 and 14 compose layers of earlier exercises, so their set-up cells import ``solutions``. The
 kernel gets a copy that holds only the modules those imports need (their import closure), an
 ``__init__`` that re-exports only the names imported from the package itself, and, in place of every
 function the assignment asks the student to write, a stub that raises. The reference version of what

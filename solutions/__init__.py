@@ -46,7 +46,7 @@ from .layers import (
     softmax_cross_entropy,
 )
 from .normalization import batch_norm_backward, batch_norm_forward
-from .params import conv_param_count, dense_param_count, weight_sharing_ratio
+from .params import ConvCost, ConvKind, conv_layer_cost, conv_param_count, dense_param_count, weight_sharing_ratio
 from .pooling import (
     avg_pool2d,
     avg_pool2d_backward,

@@ -15,6 +15,8 @@ Multiply-adds (one multiplication and one addition; FLOPs are about twice as man
 * everything else (pooling, activations, ``Add``, reshaping): 0, as they have no weights.
 
 Activation memory is the number of output values times the bytes of the layer's compute dtype.
+The convolution rules are :func:`solutions.params.conv_layer_cost`'s, which takes a plain description
+of one layer (the autograded exercise's form); here each layer's configuration is that description.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from . import _tf  # noqa: F401  (before Keras: TensorFlow's settings)
 
 import keras
 from keras import layers
+
+from .params import ConvKind, conv_layer_cost
 
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
@@ -56,25 +60,38 @@ def _shape(tensor, layer):
     return shape
 
 
+def _describe(layer, kind, in_shape, in_channels, out_channels):
+    """:func:`solutions.params.conv_layer_cost` of a Keras convolution layer, from its configuration."""
+    return conv_layer_cost(kind, layer.kernel_size, in_channels, out_channels, in_shape[:2], layer.strides,
+                           layer.padding, layer.use_bias, layer.dilation_rate)
+
+
 def _conv_cost(layer, in_shape, out_shape):
-    """(params, multiply-adds) of the convolution layers; ``None`` for any other layer."""
-    kh, kw = layer.kernel_size if hasattr(layer, "kernel_size") else (1, 1)
-    bias = getattr(layer, "use_bias", False)
-    positions = math.prod(out_shape[:-1])
+    """(params, multiply-adds) of the convolution layers; ``None`` for any other layer.
+
+    The rules are :func:`solutions.params.conv_layer_cost`'s; a separable layer is its depthwise step
+    followed by a bias-free 1x1 convolution, a grouped convolution costs what one with ``Cin / groups``
+    inputs and all ``Cout`` outputs does.
+    """
     cin, cout = in_shape[-1], out_shape[-1]
     if isinstance(layer, layers.SeparableConv2D):  # before Conv2D: Keras may derive one from the other
         depth = cin * layer.depth_multiplier
-        params = kh * kw * depth + depth * cout + (cout if bias else 0)
-        return params, positions * (depth * kh * kw + depth * cout)
+        step = conv_layer_cost(ConvKind.DEPTHWISE, layer.kernel_size, cin, depth, in_shape[:2], layer.strides,
+                               layer.padding, False, layer.dilation_rate)
+        point = conv_layer_cost(ConvKind.CONV2D, 1, depth, cout, out_shape[:2], use_bias=layer.use_bias)
+        return step.params + point.params, step.multiply_adds + point.multiply_adds
     if isinstance(layer, layers.DepthwiseConv2D):
-        return kh * kw * cout + (cout if bias else 0), positions * cout * kh * kw
-    if isinstance(layer, layers.Conv2DTranspose):
-        weights = kh * kw * cin * cout
-        return weights + (cout if bias else 0), math.prod(in_shape[:-1]) * weights
-    if isinstance(layer, layers.Conv2D):
-        weights = kh * kw * (cin // layer.groups) * cout
-        return weights + (cout if bias else 0), positions * weights
-    return None
+        cost = _describe(layer, ConvKind.DEPTHWISE, in_shape, cin, cout)
+    elif isinstance(layer, layers.Conv2DTranspose):
+        cost = _describe(layer, ConvKind.TRANSPOSE, in_shape, cin, cout)
+    elif isinstance(layer, layers.Conv2D):
+        cost = _describe(layer, ConvKind.CONV2D, in_shape, cin // layer.groups, cout)
+    else:
+        return None
+    if cost.activations != math.prod(out_shape):  # the rules' output size must be Keras' own
+        raise ValueError(f"layer {layer.name!r}: the cost rules give {cost.activations} output values, Keras "
+                         f"{math.prod(out_shape)} (shape {out_shape})")
+    return cost.params, cost.multiply_adds
 
 
 def _layer_cost(layer) -> LayerCost:

@@ -19,10 +19,10 @@ NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS if not a.startswith(("09", "10"))]
 DATA = os.environ.get("CNN_COURSE_DATA") or ("/work/shared/data" if os.path.isdir("/work/shared/data") else "")
 
 
-def test_all_ten_assignments_exist():
+def test_all_twelve_assignments_exist():
     assert ASSIGNMENTS == ["01-why-convolution", "02-conv1d", "03-conv2d", "04-padding-stride", "05-channels",
                            "06-pooling", "07-backprop", "08-dropout-weight-sharing", "09-keras-mnist",
-                           "10-keras-cifar10"]
+                           "10-keras-cifar10", "13-conv-variants", "14-deeper-networks"]
 
 
 @pytest.mark.parametrize("assignment", NUMPY_ASSIGNMENTS)

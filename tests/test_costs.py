@@ -1,12 +1,16 @@
-"""solutions.costs: parameter counts against Keras count_params(), multiply-adds and memory against hand counts."""
+"""solutions.costs and solutions.conv_layer_cost: parameter counts against Keras count_params(), multiply-adds and
+memory against hand counts."""
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
+import solutions as S  # noqa: E402
 from solutions import costs, models  # noqa: E402
 
 
@@ -82,3 +86,52 @@ def test_bad_models_are_rejected():
         costs.layer_costs(keras.Sequential([keras.Input((5,)), layers.Embedding(10, 2)]))
     with pytest.raises(TypeError, match="must be a keras.Model"):
         costs.layer_costs(np.zeros(3))
+
+
+_KERAS_LAYERS = {"conv2d": keras.layers.Conv2D, "transpose": keras.layers.Conv2DTranspose}
+
+
+def _keras_layer(kind, kernel_size, in_channels, out_channels, input_hw, stride=1, padding="valid", use_bias=True,
+                 dilation=1):
+    common = dict(kernel_size=kernel_size, strides=stride, padding=padding, use_bias=use_bias, dilation_rate=dilation)
+    if kind == "depthwise":
+        layer = keras.layers.DepthwiseConv2D(depth_multiplier=out_channels // in_channels, **common)
+    else:
+        layer = _KERAS_LAYERS[kind](out_channels, **common)
+    model = keras.Sequential([keras.Input((*input_hw, in_channels)), layer])
+    return layer, model.output_shape[1:]
+
+
+def keras_agrees(kind, k, cin, cout, hw, **kwargs):
+    """solutions.conv_layer_cost of a description equals what Keras makes of the same layer."""
+    params, madds, activations = S.conv_layer_cost(kind, k, cin, cout, hw, **kwargs)
+    layer, out_shape = _keras_layer(kind, k, cin, cout, hw, **kwargs)
+    assert params == layer.count_params()
+    assert activations == int(np.prod(out_shape))
+    kh, kw = (k, k) if np.ndim(k) == 0 else k
+    per_use = layer.count_params() - (cout if kwargs.get("use_bias", True) else 0)
+    uses = hw[0] * hw[1] if kind == "transpose" else out_shape[0] * out_shape[1]
+    assert madds == per_use * uses  # each weight once per position it is applied at
+
+
+@given(kind=st.sampled_from(["conv2d", "depthwise", "transpose"]), k=st.integers(1, 4), cin=st.integers(1, 6),
+       mult=st.integers(1, 3), h=st.integers(5, 12), w=st.integers(5, 12), stride=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same"]), use_bias=st.booleans(), dilation=st.integers(1, 2))
+def test_conv_layer_cost_matches_keras_count_params(kind, k, cin, mult, h, w, stride, padding, use_bias, dilation):
+    if dilation > 1 and (stride > 1 or kind == "transpose"):
+        dilation = 1  # Keras allows dilation only with stride 1
+    cout = cin * mult if kind == "depthwise" else cin + mult
+    keras_agrees(kind, k, cin, cout, (h, w), stride=stride, padding=padding, use_bias=use_bias, dilation=dilation)
+
+
+def test_conv_layer_cost_rejects_bad_descriptions():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        S.conv_layer_cost("dense", 3, 2, 2, (5, 5))
+    with pytest.raises(ValueError, match="not a multiple of"):
+        S.conv_layer_cost("depthwise", 3, 2, 3, (5, 5))
+    with pytest.raises(ValueError, match="does not fit"):
+        S.conv_layer_cost("conv2d", 3, 2, 2, (5, 5), dilation=3)
+    with pytest.raises(ValueError, match="padding must be"):
+        S.conv_layer_cost("conv2d", 3, 2, 2, (5, 5), padding=1)
+    with pytest.raises(TypeError, match="in_channels"):
+        S.conv_layer_cost("conv2d", 3, 2.5, 2, (5, 5))

@@ -2,8 +2,10 @@
 
 Per exercise, one workspace `release`, one `collect` and one parallel `grade`: the source notebook
 (full marks) and the blank release (0 on every graded cell); for 02-conv1d also partial work, a
-common mistake whose diagnosis must reach the report, and a forbidden shortcut. The Keras
-exercises only get the solution and the blank (they train models).
+common mistake whose diagnosis must reach the report, and a forbidden shortcut; for 13 and 14
+planted mistakes the report must name, and results that do (a NamedTuple of NumPy integers) and do
+not (a dataclass) cross the bridge as plain data. The Keras exercises only get the solution and the
+blank (they train models).
 """
 
 from __future__ import annotations
@@ -63,6 +65,37 @@ EXTRA_08 = {  # 08: the reference dropout fetched past the static scan is a stub
 }
 
 
+def _edit(grade_id: str, *edits: tuple[str, str], prefix: str = ""):
+    """A student who wrote the source's solution of ``grade_id`` with ``edits`` (old -> new) and ``prefix`` first."""
+    def edit(nb: dict) -> None:
+        cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+        code = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for old, new in edits:
+            assert code.count(old) == 1, old
+            code = code.replace(old, new)
+        cell["source"] = prefix + code
+    return edit
+
+
+_COST_RETURN = "return params, weights * uses, oh * ow * out_channels"
+EXTRA_13 = {
+    "flipped": _edit("conv2d_transpose", ("np.tensordot(x[:, i, j, :], w, axes", "np.tensordot(x[:, i, j, :], w[::-1, ::-1], axes")),
+    # the counts as a NamedTuple of NumPy integers: the bridge hands back a plain tuple of numbers
+    "namedtuple": _edit("conv_layer_cost", (_COST_RETURN, "return Cost(*map(np.int64, (params, weights * uses, "
+                                                          "oh * ow * out_channels)))"),
+                        prefix="from typing import NamedTuple\nclass Cost(NamedTuple):\n    params: int\n"
+                               "    multiply_adds: int\n    activations: int\n\n"),
+    # a dataclass is not plain data: it cannot cross the bridge, and the message says so
+    "dataclass": _edit("conv_layer_cost", (_COST_RETURN, "return Cost(params, weights * uses, oh * ow * out_channels)"),
+                       prefix="from dataclasses import dataclass\n@dataclass\nclass Cost:\n    params: int\n"
+                              "    multiply_adds: int\n    activations: int\n\n"),
+}
+EXTRA_14 = {
+    "unbiased": _edit("batch_norm_forward", ("var = x.var(axis=axes)  #", "var = x.var(axis=axes, ddof=1)  #")),
+    "noshortcut": _edit("residual_block_backward", ("return dx + dx_short, grads", "return dx, grads")),
+}
+
+
 def _train_in_this_process() -> None:
     """One step of Keras training here, which starts TensorFlow's thread pools in the grader's caller."""
     import solutions._tf  # noqa: F401  (TensorFlow with the course's settings)
@@ -94,7 +127,8 @@ def test_solution_full_marks_blank_zero(workspace, assignment):
     (lms / "solution_1.ipynb").write_text(json.dumps(source))
     blank = (tmp / "release" / assignment / f"{assignment}.ipynb").read_text()
     (lms / "blank_1.ipynb").write_text(blank)
-    extra = {"02-conv1d": EXTRA, "08-dropout-weight-sharing": EXTRA_08}.get(assignment, {})
+    extra = {"02-conv1d": EXTRA, "08-dropout-weight-sharing": EXTRA_08, "13-conv-variants": EXTRA_13,
+             "14-deeper-networks": EXTRA_14}.get(assignment, {})
     if extra:
         for student, edit in extra.items():
             nb = json.loads(json.dumps(source))
@@ -137,3 +171,23 @@ def test_solution_full_marks_blank_zero(workspace, assignment):
         dropout_cells = [copied[f"test_dropout_{part}"] for part in ("mask", "statistics", "inference")]
         assert dropout_cells and all(c["score"] == 0 for c in dropout_cells), copied
         assert any("NotImplementedError" in (c.get("message") or "") for c in dropout_cells), copied
+
+    if assignment == "13-conv-variants":
+        flipped = rep["flipped"]["cells"]
+        assert flipped["test_transpose_values"]["score"] == 0
+        assert "Likely cause: your function flips the kernel. A transposed" in flipped["test_transpose_values"]["message"]
+        assert flipped["test_transpose_shape"]["score"] == flipped["test_transpose_shape"]["max_score"]
+        cost_cells = [n for n in solution["cells"] if n.startswith("test_cost")]
+        assert rep["namedtuple"]["score"] == rep["namedtuple"]["max_score"], rep["namedtuple"]["cells"]
+        for name in cost_cells:
+            cell = rep["dataclass"]["cells"][name]
+            assert cell["score"] == 0 and "got a Cost object, which cannot leave your notebook" in cell["message"], cell
+
+    if assignment == "14-deeper-networks":
+        unbiased, noshortcut = rep["unbiased"]["cells"], rep["noshortcut"]["cells"]
+        assert unbiased["test_bn_training"]["score"] == 0
+        assert "Likely cause: your batch variance is the unbiased one" in unbiased["test_bn_training"]["message"]
+        assert unbiased["test_bn_shape"]["score"] == unbiased["test_bn_shape"]["max_score"]
+        assert noshortcut["test_block_backward_dx"]["score"] == 0
+        assert "Likely cause: your dx is missing the shortcut's gradient" in noshortcut["test_block_backward_dx"]["message"]
+        assert noshortcut["test_block_backward_params"]["score"] == noshortcut["test_block_backward_params"]["max_score"]

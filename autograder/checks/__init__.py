@@ -38,13 +38,24 @@ from .numpy_checks import (
     check_zero_pad,
 )
 from .training import check_train_step
+from .variant_checks import (
+    check_batch_norm_backward,
+    check_batch_norm_forward,
+    check_conv2d_transpose,
+    check_conv_layer_cost,
+    check_depthwise_conv2d,
+    check_residual_block_backward,
+    check_residual_block_forward,
+)
 
 __all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "grade_as", "student_seed"]
 
 #: What the shortcut scan forbids in the function a property check is given (spec checks declare theirs).
 _POLICIES = {"check_dropout": scan.NUMPY_ONLY, "check_edge_kernel": scan.NUMPY_ONLY,
              "check_numerical_gradient": scan.NUMPY_ONLY, "check_train_step": scan.COMPOSE_LAYERS,
-             "check_mnist_model": scan.KERAS, "check_cifar10_model": scan.KERAS}
+             "check_mnist_model": scan.KERAS, "check_cifar10_model": scan.KERAS,
+             "check_batch_norm_forward": scan.NUMPY_ONLY, "check_batch_norm_backward": scan.NUMPY_ONLY,
+             "check_residual_block_forward": scan.COMPOSE_LAYERS, "check_residual_block_backward": scan.COMPOSE_LAYERS}
 
 
 def policy_for(check_name: str) -> scan.Policy:

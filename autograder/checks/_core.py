@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import scan
-from ..bridge import BridgeFailure
+from ..bridge import BridgeFailure, Unreadable
 from . import compare as _safe
 from ._errors import CheckFailed
 from ..diagnose import Variant, match_variant
@@ -140,8 +140,10 @@ def _components(spec: Spec, value, what: str) -> list[tuple[str, Any]]:
     if spec.outputs is None:
         return [(what, value)]
     if not isinstance(value, (tuple, list)) or len(value) != len(spec.outputs):
-        _fail(f"{what} should be a tuple ({', '.join(spec.outputs)}) of {len(spec.outputs)} items, "
-              f"got {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+        got = type(value).__name__ + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        if isinstance(value, Unreadable):  # an object the kernel could not send: name its own type
+            got = f"a {value.what} object, which cannot leave your notebook (return plain numbers and arrays)"
+        _fail(f"{what} should be a tuple ({', '.join(spec.outputs)}) of {len(spec.outputs)} items, got {got}")
     return [(f"{n}", v) for n, v in zip(spec.outputs, value)]
 
 
