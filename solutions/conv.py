@@ -15,7 +15,13 @@ array argument is float32, in which case the result is float32.
 """
 from __future__ import annotations
 
+import functools
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ._validate import (
@@ -388,10 +394,20 @@ def _matmul_tn(a, b):
 
 
 # The patch matrix of a whole batch is many times the size of the CPU cache (75 MiB for 64 CIFAR-sized
-# images with 32 channels).  Building it a few images at a time into one reused buffer of about
+# images with 32 channels).  Building it a few images at a time into a reused buffer of about
 # _CHUNK_BYTES keeps each piece in cache between its copy and its product, which is faster than one
-# big product (measured with solutions.benchmark; 2 MiB beat 8 MiB and 512 KiB there).
+# big product (measured with solutions.benchmark).
 _CHUNK_BYTES = 2**21
+
+
+@functools.cache
+def _blas():
+    """threadpoolctl's handle on the BLAS libraries in the process (made once: it scans them all)."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+
+# The BLAS thread count is one setting for the whole process: one parallel section changes it at a time.
+_BLAS_SETTING = threading.Lock()
 
 
 def _place(n_src, n_canvas, offset):
@@ -401,27 +417,53 @@ def _place(n_src, n_canvas, offset):
     return slice(offset + first, offset + last), slice(first, last)
 
 
-def _patch_chunks(a, canvas_hw, origin, kernel_hw, stride, out_hw):
-    """im2col of ``a`` placed on a zero canvas, a chunk of images at a time.
+def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw):
+    """``[work(lo, hi, cols) for each chunk]``, over the im2col of ``a`` on a zero canvas.
 
     ``a`` (N, Ha, Wa, C) goes at rows/columns ``origin`` = (top, left) of a zero canvas of shape
-    (N, *canvas_hw, C) -- ``top, left >= 0`` is zero padding, negative values crop ``a``.  Yields
-    ``(lo, hi, cols)`` for consecutive image ranges ``lo:hi``; ``cols`` (``(hi - lo) * OH * OW``,
-    ``KH * KW * C``) has the layout of :func:`im2col` and is overwritten by the next chunk.
+    (N, *canvas_hw, C) -- ``top, left >= 0`` is zero padding, negative values crop ``a``.  The chunks
+    are consecutive image ranges ``lo:hi``; ``cols`` (``(hi - lo) * OH * OW``, ``KH * KW * C``) has
+    the layout of :func:`im2col` and is reused once ``work`` returns.  Returns the results in
+    chunk order.
+
+    The chunks are handed out, as threads become free, to as many threads as NumPy's BLAS is set
+    to use, each calling BLAS single-threaded.  On a busy machine a product split across BLAS's own
+    threads waits for the slowest of them, on every one of the many small products; here a thread
+    that is held up just takes fewer chunks.
     """
     (kh, kw), (sh, sw), (oh, ow) = kernel_hw, stride, out_hw
     n, c = a.shape[0], a.shape[3]
     rows_hi, src_rows = _place(a.shape[1], canvas_hw[0], origin[0])
     cols_hi, src_cols = _place(a.shape[2], canvas_hw[1], origin[1])
     per = max(1, min(n, _CHUNK_BYTES // (oh * ow * kh * kw * c * a.itemsize)))
-    canvas = np.zeros((per, *canvas_hw, c), dtype=a.dtype)  # only the placed region is ever rewritten
-    buffer = np.empty((per * oh * ow, kh * kw * c), dtype=a.dtype)
-    for lo in range(0, n, per):
-        hi = min(n, lo + per)
-        canvas[: hi - lo, rows_hi, cols_hi] = a[lo:hi, src_rows, src_cols]
-        cols = buffer[: (hi - lo) * oh * ow]
-        np.copyto(cols.reshape(hi - lo, oh, ow, kh, kw, c), _window_view(canvas[: hi - lo], kh, kw, sh, sw, oh, ow))
-        yield lo, hi, cols
+    starts = range(0, n, per)
+    todo = queue.SimpleQueue()
+    for i in range(len(starts)):
+        todo.put(i)
+    results = [None] * len(starts)
+
+    def worker():
+        canvas = np.zeros((per, *canvas_hw, c), dtype=a.dtype)  # only the placed region is ever rewritten
+        buffer = np.empty((per * oh * ow, kh * kw * c), dtype=a.dtype)
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            lo, hi = starts[i], min(n, starts[i] + per)
+            canvas[: hi - lo, rows_hi, cols_hi] = a[lo:hi, src_rows, src_cols]
+            cols = buffer[: (hi - lo) * oh * ow]
+            np.copyto(cols.reshape(hi - lo, oh, ow, kh, kw, c), _window_view(canvas[: hi - lo], kh, kw, sh, sw, oh, ow))
+            results[i] = work(lo, hi, cols)
+
+    threads = min(len(starts), max((pool["num_threads"] for pool in _blas().info()), default=1))
+    if threads == 1:
+        worker()  # one chunk (or one BLAS thread): BLAS keeps its own threads for the product
+    else:
+        with _BLAS_SETTING, _blas().limit(limits=1), ThreadPoolExecutor(threads) as pool:
+            for done in [pool.submit(worker) for _ in range(threads)]:
+                done.result()
+    return results
 
 
 def _check_conv_args(x, w, b=None):
@@ -467,8 +509,11 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     out = np.empty((x.shape[0], oh, ow, cout), dtype=x.dtype)
     w2 = w.reshape(-1, cout)
     canvas_hw = (x.shape[1] + t + b_, x.shape[2] + l + r)
-    for lo, hi, cols in _patch_chunks(x, canvas_hw, (t, l), (kh, kw), (sh, sw), (oh, ow)):
+
+    def product(lo, hi, cols):
         _matmul(cols, w2, out=out[lo:hi].reshape(-1, cout))
+
+    _map_chunks(product, x, canvas_hw, (t, l), (kh, kw), (sh, sw), (oh, ow))
     if b is not None:
         out += b
     return out
@@ -501,10 +546,12 @@ def conv2d_backward(dout, x, w, stride=1, padding="valid"):
     (t, b), (l, r) = pads
     d2 = dout.reshape(-1, cout)
     db = d2.sum(axis=0)
-    dw = np.zeros((kh * kw * cin, cout), dtype=x.dtype)
-    for lo, hi, cols in _patch_chunks(x, (h + t + b, wd + l + r), (t, l), (kh, kw), (sh, sw), (oh, ow)):
-        dw += _matmul_tn(cols, d2[lo * oh * ow : hi * oh * ow])
-    dw = dw.reshape(w.shape)
+
+    def kernel_gradient(lo, hi, cols):
+        return _matmul_tn(cols, d2[lo * oh * ow : hi * oh * ow])
+
+    parts = _map_chunks(kernel_gradient, x, (h + t + b, wd + l + r), (t, l), (kh, kw), (sh, sw), (oh, ow))
+    dw = np.sum(parts, axis=0).reshape(w.shape)  # summed in chunk order, whichever thread made them
     if kh * kw * cin * cout <= _THIN:
         # Patch gradients in one product, added back onto the input by col2im.
         dpatches = _matmul(d2, w.reshape(-1, cout).T).reshape(n, oh, ow, kh, kw, cin)
@@ -516,8 +563,11 @@ def conv2d_backward(dout, x, w, stride=1, padding="valid"):
         w_flip = w[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, cin)
         dx = np.empty(x.shape, dtype=x.dtype)
         canvas_hw = (h + kh - 1, wd + kw - 1)
-        for lo, hi, cols in _patch_chunks(dout, canvas_hw, (kh - 1 - t, kw - 1 - l), (kh, kw), (1, 1), (h, wd)):
+
+        def input_gradient(lo, hi, cols):
             _matmul(cols, w_flip, out=dx[lo:hi].reshape(-1, cin))
+
+        _map_chunks(input_gradient, dout, canvas_hw, (kh - 1 - t, kw - 1 - l), (kh, kw), (1, 1), (h, wd))
     else:
         # Strided wide layers: the correlation above would multiply the zeros between the strided
         # entries of dout; add one product per kernel offset onto the pixels that offset reads instead.

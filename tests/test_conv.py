@@ -306,21 +306,19 @@ def test_chunked_conv2d_matches_one_chunk_and_tf(g, images_per_chunk, dtype, thi
     tf_results = (out_tf.numpy() + b, *tape.gradient(out_tf, [xt, wt], output_gradients=tf.constant(dout)))
     patch_bytes = out_tf.shape[1] * out_tf.shape[2] * g["kh"] * g["kw"] * g["cin"] * x.itemsize
     chunk_counts = []
-    real_chunks = conv_module._patch_chunks
+    real_map_chunks = conv_module._map_chunks
 
-    def counted_chunks(*args):
-        count = 0
-        for chunk in real_chunks(*args):
-            count += 1
-            yield chunk
-        chunk_counts.append(count)
+    def counted_map_chunks(*args):
+        results = real_map_chunks(*args)
+        chunk_counts.append(len(results))
+        return results
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(conv_module, "_THIN", thin)
         mp.setattr(conv_module, "_CHUNK_BYTES", 2**62)
         whole = _conv_and_grads(g, x, w, b, dout)
         mp.setattr(conv_module, "_CHUNK_BYTES", images_per_chunk * patch_bytes)
-        mp.setattr(conv_module, "_patch_chunks", counted_chunks)
+        mp.setattr(conv_module, "_map_chunks", counted_map_chunks)
         chunked = _conv_and_grads(g, x, w, b, dout)
     assert chunk_counts[0] == -(-g["n"] // images_per_chunk)  # the forward pass's chunks, as asked
     tight = 1e-12 if dtype == np.float64 else 1e-5
