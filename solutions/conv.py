@@ -507,15 +507,15 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     _check_conv_args(x, w, b)
     kh, kw, cin, cout = w.shape
     (sh, sw), pads, (oh, ow) = _geometry(x.shape, kh, kw, stride, padding)
-    (t, b_), (l, r) = pads
+    (top, bottom), (left, right) = pads
     out = np.empty((x.shape[0], oh, ow, cout), dtype=x.dtype)
     w2 = w.reshape(-1, cout)
-    canvas_hw = (x.shape[1] + t + b_, x.shape[2] + l + r)
+    canvas_hw = (x.shape[1] + top + bottom, x.shape[2] + left + right)
 
     def product(lo, hi, cols):
         _matmul(cols, w2, out=out[lo:hi].reshape(-1, cout))
 
-    _map_chunks(product, x, canvas_hw, (t, l), (kh, kw), (sh, sw), (oh, ow))
+    _map_chunks(product, x, canvas_hw, (top, left), (kh, kw), (sh, sw), (oh, ow))
     if b is not None:
         out += b
     return out
