@@ -419,7 +419,7 @@ def _place(n_src, n_canvas, offset):
     return slice(offset + first, offset + last), slice(first, last)
 
 
-def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw):
+def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw, threaded=True):
     """``[work(lo, hi, cols) for each chunk]``, over the im2col of ``a`` on a zero canvas.
 
     ``a`` (N, Ha, Wa, C) goes at rows/columns ``origin`` = (top, left) of a zero canvas of shape
@@ -428,10 +428,11 @@ def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw):
     the layout of :func:`im2col` and is reused once ``work`` returns.  Returns the results in
     chunk order.
 
-    The chunks are handed out, as threads become free, to as many threads as NumPy's BLAS is set
-    to use, each calling BLAS single-threaded.  On a busy machine a product split across BLAS's own
-    threads waits for the slowest of them, on every one of the many small products; here a thread
-    that is held up just takes fewer chunks.
+    With ``threaded``, the chunks are handed out, as threads become free, to as many threads as
+    NumPy's BLAS is set to use, each calling BLAS single-threaded.  On a busy machine a product split
+    across BLAS's own threads waits for the slowest of them, on every one of the many small products;
+    here a thread that is held up just takes fewer chunks.  Thin layers' products are memory-bound
+    (see ``_THIN``) and gain nothing from threads: they run in the calling thread.
     """
     (kh, kw), (sh, sw), (oh, ow) = kernel_hw, stride, out_hw
     n, c = a.shape[0], a.shape[3]
@@ -458,7 +459,7 @@ def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw):
             np.copyto(cols.reshape(hi - lo, oh, ow, kh, kw, c), _window_view(canvas[: hi - lo], kh, kw, sh, sw, oh, ow))
             results[i] = work(lo, hi, cols)
 
-    threads = min(len(starts), max((pool["num_threads"] for pool in _blas().info()), default=1))
+    threads = min(len(starts), max((pool["num_threads"] for pool in _blas().info()), default=1)) if threaded else 1
     if threads == 1:
         worker()  # one chunk (or one BLAS thread): BLAS keeps its own threads for the product
     else:
@@ -515,7 +516,7 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     def product(lo, hi, cols):
         _matmul(cols, w2, out=out[lo:hi].reshape(-1, cout))
 
-    _map_chunks(product, x, canvas_hw, (top, left), (kh, kw), (sh, sw), (oh, ow))
+    _map_chunks(product, x, canvas_hw, (top, left), (kh, kw), (sh, sw), (oh, ow), kh * kw * cin * cout > _THIN)
     if b is not None:
         out += b
     return out
@@ -552,9 +553,10 @@ def conv2d_backward(dout, x, w, stride=1, padding="valid"):
     def kernel_gradient(lo, hi, cols):
         return _matmul_tn(cols, d2[lo * oh * ow : hi * oh * ow])
 
-    parts = _map_chunks(kernel_gradient, x, (h + t + b, wd + l + r), (t, l), (kh, kw), (sh, sw), (oh, ow))
+    wide = kh * kw * cin * cout > _THIN
+    parts = _map_chunks(kernel_gradient, x, (h + t + b, wd + l + r), (t, l), (kh, kw), (sh, sw), (oh, ow), wide)
     dw = np.sum(parts, axis=0).reshape(w.shape)  # summed in chunk order, whichever thread made them
-    if kh * kw * cin * cout <= _THIN:
+    if not wide:
         # Patch gradients in one product, added back onto the input by col2im.
         dpatches = _matmul(d2, w.reshape(-1, cout).T).reshape(n, oh, ow, kh, kw, cin)
         dx = _col2im(dpatches, x.shape, (sh, sw), pads)
