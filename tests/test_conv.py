@@ -80,7 +80,7 @@ def _tf_conv(x, w, g):
 # conv2d picks its matrix-product strategy from the layer width; force each one on every geometry
 STRATEGIES = {
     "default": {},
-    "wide": {"_THIN": 0},  # one product per kernel offset for dx
+    "wide": {"_THIN": 0},  # threaded chunks; dx as one correlation (stride 1) or per kernel offset
     "thin-blocked": {"_THIN": 10**9, "_BLOCK_WORK": 1},  # row blocks of 16 for every product
     "one-image-chunks": {"_CHUNK_BYTES": 1},  # a patch matrix per image
 }
