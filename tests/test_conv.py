@@ -80,8 +80,9 @@ def _tf_conv(x, w, g):
 # conv2d picks its matrix-product strategy from the layer width; force each one on every geometry
 STRATEGIES = {
     "default": {},
-    "wide": {"_THIN": 0},  # one product per kernel offset for dx
+    "wide": {"_THIN": 0},  # threaded chunks; dx as one correlation (stride 1) or per kernel offset
     "thin-blocked": {"_THIN": 10**9, "_BLOCK_WORK": 1},  # row blocks of 16 for every product
+    "one-image-chunks": {"_CHUNK_BYTES": 1},  # a patch matrix per image
 }
 
 
@@ -281,6 +282,55 @@ def _check_backward_against_tf(g):
     np.testing.assert_allclose(db, gb.numpy(), rtol=1e-10, atol=1e-10)
 
 
+def _conv_and_grads(g, x, w, b, dout):
+    out = S.conv2d(x, w, b, stride=g["stride"], padding=g["padding"])
+    return (out, *S.conv2d_backward(dout, x, w, stride=g["stride"], padding=g["padding"]))
+
+
+@pytest.mark.parametrize("thin", [conv_module._THIN, 0])
+@given(
+    g=conv_geometry(max_hw=7, max_batch=7),
+    images_per_chunk=st.integers(1, 6),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_chunked_conv2d_matches_one_chunk_and_tf(g, images_per_chunk, dtype, thin):
+    # the patch matrices are built a few images at a time; a chunk size cut to images_per_chunk
+    # forward-pass images (the backward pass's own chunks then fall elsewhere) must give the
+    # single-chunk results (up to the order of dw's sum) and TensorFlow's
+    x, w, b = _arrays(g, dtype)
+    xt, wt = tf.constant(x), tf.constant(w)
+    with tf.GradientTape() as tape:
+        tape.watch([xt, wt])
+        out_tf = _tf_conv(xt, wt, g)
+    dout = _rng(g["seed"] + 1).standard_normal(out_tf.shape).astype(dtype)
+    tf_results = (out_tf.numpy() + b, *tape.gradient(out_tf, [xt, wt], output_gradients=tf.constant(dout)))
+    patch_bytes = out_tf.shape[1] * out_tf.shape[2] * g["kh"] * g["kw"] * g["cin"] * x.itemsize
+    chunk_counts = []
+    real_map_chunks = conv_module._map_chunks
+
+    def counted_map_chunks(*args):
+        results = real_map_chunks(*args)
+        chunk_counts.append(len(results))
+        return results
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(conv_module, "_THIN", thin)
+        mp.setattr(conv_module, "_CHUNK_BYTES", 2**62)
+        whole = _conv_and_grads(g, x, w, b, dout)
+        mp.setattr(conv_module, "_CHUNK_BYTES", images_per_chunk * patch_bytes)
+        mp.setattr(conv_module, "_map_chunks", counted_map_chunks)
+        chunked = _conv_and_grads(g, x, w, b, dout)
+    assert chunk_counts[0] == -(-g["n"] // images_per_chunk)  # the forward pass's chunks, as asked
+    tight = 1e-12 if dtype == np.float64 else 1e-5
+    scale = np.sqrt(max(np.prod(out_tf.shape[:3]), g["kh"] * g["kw"] * g["cout"]))
+    loose = 1e-10 if dtype == np.float64 else 1e-5 * scale
+    for name, a, one, ref in zip(("out", "dx", "dw"), chunked, whole, tf_results):
+        assert a.dtype == dtype, name
+        np.testing.assert_allclose(a, one, rtol=tight, atol=tight * scale, err_msg=name)
+        np.testing.assert_allclose(a, ref, rtol=loose, atol=loose, err_msg=name)
+    np.testing.assert_array_equal(chunked[3], whole[3])  # db does not depend on the chunks
+
+
 @given(conv_geometry(max_hw=6, max_batch=2, max_c=2))
 def test_conv2d_backward_matches_tf_float32(g):
     x, w, _ = _arrays(g, np.float32)
@@ -298,11 +348,14 @@ def test_conv2d_backward_matches_tf_float32(g):
     np.testing.assert_allclose(dw, gw.numpy(), rtol=1e-5, atol=1e-5 * scale)
 
 
-@pytest.mark.parametrize(("shape", "cin", "cout"), [((3, 20, 19), 1, 32), ((2, 33, 17), 3, 16), ((1, 8, 8), 32, 64)])
+@pytest.mark.parametrize(
+    ("shape", "cin", "cout"), [((3, 20, 19), 1, 32), ((2, 33, 17), 3, 16), ((1, 8, 8), 32, 64), ((7, 16, 16), 32, 64)]
+)
 def test_conv2d_large_batches_match_tf(shape, cin, cout):
     # real-sized layers with the default strategies: enough output pixels for row-blocked products
     # in the thin cases (pixel counts not multiples of the block, so a remainder is left); the last
-    # case is wide (one product forward, per-offset products for dx)
+    # two cases are wide (chunked products, dx as one correlation); the 7 images of the last one make
+    # patch matrices of three images per chunk at float64 and so a shorter last chunk
     g = dict(n=shape[0], h=shape[1], w=shape[2], cin=cin, cout=cout, kh=3, kw=3, stride=1, padding="same", seed=7)
     x, w, b = _arrays(g)
     dout = _rng(8).standard_normal((*shape, cout))
