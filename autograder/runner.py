@@ -66,11 +66,11 @@ class _Worker:
 
 
 def _worker_context():
-    """Workers come from a fork server: a clean interpreter with the checks loaded once, never a fork
-    of the caller, whose TensorFlow threads (a notebook or test that trained a model) would leave
-    locks held in the child and hang the Keras checks."""
+    """Workers come from a fork server: a clean interpreter with the checks and the stages loaded
+    once (not once per worker), never a fork of the caller, whose TensorFlow threads (a notebook or
+    test that trained a model) would leave locks held in the child and hang the Keras checks."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["autograder.checks"])
+    ctx.set_forkserver_preload(["autograder.checks", "autograder.pipeline"])
     return ctx
 
 
