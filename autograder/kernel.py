@@ -40,13 +40,28 @@ class Run:
     error: tuple[str, str] | None = None  # (exception name, message)
 
 
+#: The kernel's command after the sandbox (``{connection_file}`` filled in): ipykernel as its
+#: launcher starts it (the current directory off ``sys.path`` while it loads), without the debugger
+#: (importing debugpy is ~0.1 s of CPU per kernel, and nobody attaches one to a graded kernel) and
+#: without the command history (an SQLite file and a thread per kernel, read by no one).
+KERNEL_ARGV = [
+    sys.executable, "-c",
+    "import sys\n"
+    "if sys.path and sys.path[0] == '': del sys.path[0]\n"
+    "sys.modules['debugpy'] = None\n"
+    "from ipykernel import kernelapp\n"
+    "kernelapp.launch_new_instance()\n",
+    "-f", "{connection_file}", "--HistoryManager.enabled=False"]
+
+
 class _Manager(KernelManager):
     """A kernel manager whose kernel command goes through the launcher (and bubblewrap)."""
 
     launch_prefix: list[str] = []
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return [*self.launch_prefix, *super().format_kernel_cmd(extra_arguments)]
+        connection_file = os.path.realpath(self.connection_file)
+        return [*self.launch_prefix, *(a.replace("{connection_file}", connection_file) for a in KERNEL_ARGV)]
 
 
 class SandboxKernel:
@@ -79,10 +94,39 @@ class SandboxKernel:
             self.kc = km.client()
             self.kc.start_channels()
             self.kc.iopub_channel.socket.setsockopt(_zmq_maxmsgsize(), MAX_MESSAGE_BYTES)
-            self.kc.wait_for_ready(timeout=timeout)
+            self._wait_for_ready(timeout)
         except Exception as exc:  # a kernel that will not start is the submission's verdict
             return f"the kernel did not start ({type(exc).__name__}: {str(exc)[:200]})"
         return ""
+
+    def _wait_for_ready(self, timeout: float) -> None:
+        """Ready once one kernel_info request has its reply and its idle status on IOPub (so IOPub
+        is connected too): jupyter_client's ``wait_for_ready`` then waits 0.2 s more for silence."""
+        deadline = time.monotonic() + timeout
+        asked: set[str] = set()
+        while time.monotonic() < deadline:
+            asked.add(self.kc.kernel_info())
+            try:
+                reply = self.kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                reply = None
+            if reply is not None and reply["parent_header"].get("msg_id") in asked:
+                if self._idle_seen(reply["parent_header"]["msg_id"], time.monotonic() + 1):
+                    return
+            if not self.km.is_alive():
+                raise RuntimeError("the kernel died before replying to kernel_info")
+        raise RuntimeError(f"the kernel did not reply within {timeout:g} s")
+
+    def _idle_seen(self, msg_id: str, until: float) -> bool:
+        while (left := until - time.monotonic()) > 0:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=left)
+            except queue.Empty:
+                return False
+            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"):
+                return True
+        return False
 
     def alive(self) -> bool:
         return self.km is not None and self.km.is_alive()

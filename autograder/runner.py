@@ -142,6 +142,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     hierarchy = pids_hierarchy() if limits.max_processes else None
     # Per notebook: its own limit plus kernel start-ups and the checks' own time.
     hard = (limits.notebook_timeout or 3600) * 2 + 120
+    gradebook = course.gradebook()  # one database session for the run; each record commits
     try:
         while queue or any(w.job for w in workers):
             for w in workers:
@@ -182,7 +183,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
                     groups.pop(job.student).kill_and_remove()
                 if not sandbox:
                     result.notes.append("graded without the sandbox (--no-sandbox)")
-                record(course, result, autograded)
+                record(course, result, autograded, gradebook)
                 shutil.rmtree(job.workdir, ignore_errors=True)
                 results[job.student] = report[job.student] = result
                 course.save_report(assignment, report)
@@ -200,6 +201,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
                     w.kill()
         for group in groups.values():  # left by an interrupted run
             group.kill_and_remove()
+        gradebook.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     return results
 
