@@ -100,39 +100,38 @@ class SandboxKernel:
         return ""
 
     def _wait_for_ready(self, timeout: float) -> None:
-        """Ready once one kernel_info request has its reply and its idle status on IOPub (so IOPub
-        is connected too): jupyter_client's ``wait_for_ready`` then waits 0.2 s more for silence."""
+        """Ready once a kernel_info request has its reply and its idle status on IOPub (so IOPub is
+        connected too); jupyter_client's ``wait_for_ready`` then waits 0.2 s more for silence."""
         deadline = time.monotonic() + timeout
-        asked: set[str] = set()
+        asked, replied, idle = set(), set(), set()  # kernel_info requests, by message id
         while time.monotonic() < deadline:
             asked.add(self.kc.kernel_info())
             try:
-                reply = self.kc.get_shell_msg(timeout=1)
+                replied.add(self.kc.get_shell_msg(timeout=1)["parent_header"].get("msg_id"))
             except queue.Empty:
-                reply = None
-            if reply is not None and reply["parent_header"].get("msg_id") in asked:
-                if self._idle_seen(reply["parent_header"]["msg_id"], time.monotonic() + 1):
-                    return
+                pass
+            while replied & asked and not replied & idle:  # an idle published before IOPub
+                try:                                         # connected is lost: then ask again
+                    msg = self.kc.get_iopub_msg(timeout=0.25)
+                except queue.Empty:
+                    break
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    idle.add(msg["parent_header"].get("msg_id"))
+            if replied & idle & asked:
+                return
             if not self.km.is_alive():
                 raise RuntimeError("the kernel died before replying to kernel_info")
         raise RuntimeError(f"the kernel did not reply within {timeout:g} s")
 
-    def _idle_seen(self, msg_id: str, until: float) -> bool:
-        while (left := until - time.monotonic()) > 0:
-            try:
-                msg = self.kc.get_iopub_msg(timeout=left)
-            except queue.Empty:
-                return False
-            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                    and msg["content"].get("execution_state") == "idle"):
-                return True
-        return False
-
     def alive(self) -> bool:
         return self.km is not None and self.km.is_alive()
 
-    def run(self, code: str, timeout: float, *, silent: bool = False) -> Run:
-        """Execute ``code``; collect its outputs (capped) until the kernel is idle again."""
+    def run(self, code: str, timeout: float, *, silent: bool = False, progress=None) -> Run:
+        """Execute ``code``; collect its outputs (capped) until the kernel is idle again.
+
+        ``progress`` (optional) counts the steps of ``code`` done so far: each new step, seen when
+        the time is up, gives the code another ``timeout`` seconds.
+        """
         if not self.alive():
             return Run(RunStatus.DEAD, [])
         msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
@@ -142,8 +141,12 @@ class SandboxKernel:
         used = 0
         error = None
         cut = False
+        steps = 0
         while True:
             left = deadline - time.monotonic()
+            if left <= 0 and progress is not None and progress() > steps:
+                steps, deadline = progress(), time.monotonic() + timeout
+                continue
             if left <= 0:
                 return Run(RunStatus.TIMEOUT, outputs, error)
             try:
