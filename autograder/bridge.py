@@ -1,22 +1,31 @@
 """The grader's side of the bridge: student functions as proxies that exchange plain data.
 
 A check calls ``RemoteFunction("conv2d")(x, w, b)`` exactly as it would call a local function.
-The call is encoded as JSON plus an ``.npz`` file (arrays only, no pickle), written to the
-kernel's read-only inbox, executed in the kernel by :mod:`autograder.kernel_bridge`, and the reply
-is read back with a size cap, without following links, and decoded into fresh arrays. Inputs that
-the student's function changed in place are copied back into the caller's objects, so checks can
-see in-place mutation as they would locally. A Keras model comes back as a ``.keras`` file and is
-loaded with ``safe_mode=True`` (no Lambda layers, no custom objects: those are refused, never run).
+The call is encoded as JSON plus one file of raw array bytes that the JSON describes (dtype,
+shape, offset: arrays only, no pickle), written to the kernel's read-only inbox, executed in the
+kernel by :mod:`autograder.kernel_bridge`, and the reply is read back with a size cap, without
+following links, and decoded into fresh arrays of plain numeric dtypes. Inputs that the student's
+function changed in place are copied back into the caller's objects, so checks can see in-place
+mutation as they would locally. A Keras model comes back as a ``.keras`` file and is loaded with
+``safe_mode=True`` (no Lambda layers, no custom objects: those are refused, never run).
+
+A check that knows its calls in advance (every case of a part) sends them in one request with
+:meth:`RemoteFunction.prefetch`: one kernel round trip instead of one per call. Each call then
+takes the reply computed for exactly its inputs; the time limit still applies to each call.
 """
 from __future__ import annotations
 
 import builtins
+import dataclasses
+import hashlib
 import io
 import json
+import math
 import os
 import stat
 import tempfile
 import zipfile
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +36,7 @@ from .sandbox import KernelDirs
 BRIDGE_SOURCE = (Path(__file__).with_name("kernel_bridge.py")).read_text()
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 1000
+MAX_ARRAYS = 1000  # arrays in one reply
 
 
 class BridgeFailure(Exception):
@@ -140,13 +150,37 @@ def _check_archive(data: bytes, limit: int) -> None:
         raise BadReply("the result expands to more data than the grader reads")
 
 
-def _load_arrays(data: bytes, limit: int) -> dict[str, np.ndarray]:
-    _check_archive(data, limit)
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {k: np.array(z[k]) for k in z.files}
-    except Exception as exc:
-        raise BadReply(f"the arrays could not be read ({type(exc).__name__})") from None
+def _pack(arrays: dict[str, np.ndarray], chunks: list[bytes]) -> dict:
+    """Describe ``arrays`` (dtype, shape, offset into the joined ``chunks``) and add their bytes."""
+    offset = sum(len(c) for c in chunks)
+    meta = {}
+    for key, value in arrays.items():
+        meta[key] = {"dtype": value.dtype.str, "shape": list(value.shape), "offset": offset}
+        chunks.append(value.tobytes())
+        offset += value.nbytes
+    return meta
+
+
+def _unpack(meta, data: bytes) -> dict[str, np.ndarray]:
+    """Fresh arrays from a reply's description of ``data``: plain numeric dtypes only, in bounds."""
+    if not isinstance(meta, dict) or len(meta) > MAX_ARRAYS:
+        raise BadReply("the reply is malformed")
+    arrays = {}
+    for key, m in meta.items():
+        try:
+            dtype = np.dtype(str(m["dtype"])[:8])
+            shape = tuple(int(d) for d in m["shape"][:33])
+            offset = int(m["offset"])
+        except (TypeError, ValueError, KeyError, IndexError):
+            raise BadReply("the reply is malformed") from None
+        if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None \
+                or len(shape) > 32 or any(d < 0 for d in shape) or offset < 0:
+            raise BadReply(f"the reply holds an array the grader does not read ({dtype}, {shape})")
+        count = math.prod(shape)
+        if offset + count * dtype.itemsize > len(data):
+            raise BadReply("the reply's arrays are cut short")
+        arrays[str(key)] = np.frombuffer(data, dtype, count, offset).reshape(shape).copy()
+    return arrays
 
 
 def _load_keras_model(data: bytes, limit: int):
@@ -216,13 +250,51 @@ def _write_back(original, returned) -> None:
             pass  # a state the student's code mangled: the generator simply does not advance
 
 
+def _request(name: str, args: tuple, kwargs: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    arrays: dict = {}
+    request = {"name": name, "args": [_encode(a, arrays) for a in args],
+               "kwargs": {k: _encode(v, arrays) for k, v in kwargs.items()}}
+    return request, arrays
+
+
+def _fingerprint(request: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    """Identifies a call by exactly what it sends: equal inputs, equal fingerprints."""
+    h = hashlib.sha256(json.dumps(request, sort_keys=True).encode())
+    for key, value in arrays.items():
+        h.update(f"{key}{value.dtype.str}{value.shape}".encode())
+        h.update(value.tobytes())
+    return h.digest()
+
+
+@dataclasses.dataclass
+class _Reply:
+    """One call's decoded reply: what it returned and its inputs after the call, or what it raised."""
+
+    value: object = None
+    args: list = dataclasses.field(default_factory=list)
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    error: Exception | None = None  # the student's exception, or BadReply
+
+    def apply(self, args: tuple, kwargs: dict):
+        """The call's outcome for the caller: in-place changes copied into ``args``; value or raise."""
+        if self.error is not None:
+            raise self.error
+        for original, returned in zip(args, self.args):
+            _write_back(original, returned)
+        for key, returned in self.kwargs.items():
+            if key in kwargs:
+                _write_back(kwargs[key], returned)
+        return self.value
+
+
 class BridgeSession:
-    """Calls into one running kernel; every call is a fresh request/reply pair."""
+    """Calls into one running kernel; every kernel request is a fresh batch of one or more calls."""
 
     def __init__(self, kernel: SandboxKernel, dirs: KernelDirs, call_timeout: float, reply_bytes: int):
         self.kernel, self.dirs = kernel, dirs
         self.call_timeout, self.reply_bytes = call_timeout, reply_bytes
         self.calls = 0
+        self._ready: dict[bytes, deque[_Reply]] = {}  # prefetched replies by call fingerprint
 
     def install(self) -> str:
         """Define the bridge in the kernel's namespace; return '' or why it failed."""
@@ -232,44 +304,68 @@ class BridgeSession:
         return "" if run.status is RunStatus.OK else f"the bridge could not be set up ({run.status.value})"
 
     def call(self, name: str, args: tuple, kwargs: dict):
+        request, arrays = _request(name, args, kwargs)
+        waiting = self._ready.get(_fingerprint(request, arrays))
+        reply = waiting.popleft() if waiting else self._run(name, [(request, arrays)])[0]
+        return reply.apply(args, kwargs)
+
+    def prefetch(self, name: str, calls: list[tuple[tuple, dict]]) -> None:
+        """Run ``calls`` of ``name`` (args, kwargs) in one kernel request; keep their replies for the
+        calls with exactly these inputs. Replies kept before are dropped (``calls=[]`` only drops)."""
+        self._ready = {}
+        if not calls:
+            return
+        encoded = [_request(name, args, kwargs) for args, kwargs in calls]
+        for (request, arrays), reply in zip(encoded, self._run(name, encoded)):
+            self._ready.setdefault(_fingerprint(request, arrays), deque()).append(reply)
+
+    def _run(self, name: str, encoded: list[tuple[dict, dict]]) -> list[_Reply]:
+        """Send a batch, wait for it (``call_timeout`` for each call), read one reply per call."""
         self.calls += 1
         n = self.calls
-        arrays: dict = {}
-        request = {"name": name, "args": [_encode(a, arrays) for a in args],
-                   "kwargs": {k: _encode(v, arrays) for k, v in kwargs.items()}}
-        np.savez(self.dirs.inbox / f"{n}.npz", **arrays)
-        (self.dirs.inbox / f"{n}.json").write_text(json.dumps(request))
+        chunks: list[bytes] = []
+        batch = {"calls": [{**request, "arrays": _pack(arrays, chunks)} for request, arrays in encoded]}
+        (self.dirs.inbox / f"{n}.bin").write_bytes(b"".join(chunks))
+        (self.dirs.inbox / f"{n}.json").write_text(json.dumps(batch))
+
+        def replied() -> int:  # each call that came back gives the next its own time limit
+            return sum((self.dirs.outbox / f"{n}-{i}.json").exists() for i in range(len(encoded)))
         try:
-            run = self.kernel.run(f"_cnn_bridge_serve({n})", timeout=self.call_timeout, silent=True)
+            run = self.kernel.run(f"_cnn_bridge_serve({n})", timeout=self.call_timeout, silent=True,
+                                  progress=replied)
             if run.status is RunStatus.TIMEOUT:
                 raise CallTimeout(f"{name}(...) did not return within {self.call_timeout:g} s "
                                   "(an infinite loop, or far too slow?)")
             if run.status is RunStatus.DEAD:
                 raise KernelLost(f"the kernel died while running {name}(...) (a crash, os._exit, or a "
                                  "memory or CPU limit)")
-            try:
-                reply = json.loads(_read_capped(self.dirs.outbox / f"{n}.json", MAX_JSON_BYTES))
-                reply_arrays = _load_arrays(_read_capped(self.dirs.outbox / f"{n}.npz", self.reply_bytes),
-                                            self.reply_bytes)
-            except (ValueError, UnicodeDecodeError):
-                raise BadReply("the reply is malformed") from None
-            if not isinstance(reply, dict):
-                raise BadReply("the reply is malformed")
-            decode = _Decoder(reply_arrays, self.dirs.outbox, self.reply_bytes)
-            if "error" in reply:
-                err = reply["error"] if isinstance(reply["error"], dict) else {}
-                raise student_exception(str(err.get("type", "Exception"))[:100], str(err.get("message", ""))[:4000])
-            value = decode(reply.get("value"))
-            for original, returned in zip(args, reply.get("args", [])):
-                _write_back(original, decode(returned))
-            for key, returned in (reply.get("kwargs") or {}).items():
-                if key in kwargs:
-                    _write_back(kwargs[key], decode(returned))
-            return value
+            return [self._read_reply(f"{n}-{i}") for i in range(len(encoded))]
         finally:
             for box in (self.dirs.inbox, self.dirs.outbox):
                 for leftover in box.glob(f"{n}[.-]*"):
                     leftover.unlink(missing_ok=True)
+
+    def _read_reply(self, stem: str) -> _Reply:
+        try:
+            reply = json.loads(_read_capped(self.dirs.outbox / f"{stem}.json", MAX_JSON_BYTES))
+            if not isinstance(reply, dict):
+                raise BadReply("the reply is malformed")
+            if "error" in reply:
+                err = reply["error"] if isinstance(reply["error"], dict) else {}
+                return _Reply(error=student_exception(str(err.get("type", "Exception"))[:100],
+                                                      str(err.get("message", ""))[:4000]))
+            arrays = _unpack(reply.get("arrays", {}),
+                             _read_capped(self.dirs.outbox / f"{stem}.bin", self.reply_bytes))
+            decode = _Decoder(arrays, self.dirs.outbox, self.reply_bytes)
+            args, kwargs = reply.get("args", []), reply.get("kwargs") or {}
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise BadReply("the reply is malformed")
+            return _Reply(decode(reply.get("value")), [decode(a) for a in args],
+                          {str(k): decode(v) for k, v in kwargs.items()})
+        except (ValueError, UnicodeDecodeError):
+            return _Reply(error=BadReply("the reply is malformed"))
+        except BadReply as exc:
+            return _Reply(error=exc)
 
 
 class RemoteFunction:
@@ -280,6 +376,10 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         return self._session.call(self.__name__, args, kwargs)
+
+    def prefetch(self, calls: list[tuple[tuple, dict]]) -> None:
+        """Compute these calls (args, kwargs) in one kernel request ahead of the calls themselves."""
+        self._session.prefetch(self.__name__, calls)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"

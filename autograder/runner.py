@@ -66,11 +66,11 @@ class _Worker:
 
 
 def _worker_context():
-    """Workers come from a fork server: a clean interpreter with the checks loaded once, never a fork
-    of the caller, whose TensorFlow threads (a notebook or test that trained a model) would leave
-    locks held in the child and hang the Keras checks."""
+    """Workers come from a fork server: a clean interpreter with the checks and the stages loaded
+    once (not once per worker), never a fork of the caller, whose TensorFlow threads (a notebook or
+    test that trained a model) would leave locks held in the child and hang the Keras checks."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["autograder.checks"])
+    ctx.set_forkserver_preload(["autograder.checks", "autograder.pipeline"])
     return ctx
 
 
@@ -149,22 +149,27 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
     serial = itertools.count()
     # Per notebook: its own limit plus kernel start-ups and the checks' own time.
     hard = (limits.notebook_timeout or 3600) * 2 + 120
+    gradebook = course.gradebook()  # one database session for the run; each record commits
+    def dispatch() -> None:
+        for w in workers:
+            if w.job is None and queue:
+                job = queue.popleft()
+                if hierarchy is not None:
+                    try:
+                        groups[job.student] = ProcessGroup.create(
+                            hierarchy, f"{run_dir.name}-{next(serial)}", limits.max_processes)
+                        job = dataclasses.replace(job, cgroup=str(groups[job.student].path))
+                    except OSError:
+                        pass  # unlimited processes for this one; the report's sandbox line says so
+                w.job, w.deadline = job, time.monotonic() + hard
+                w.conn.send((job, f"{secret}/{job.student}/{job.assignment}"))
+
     try:
-        while queue or any(w.job for w in workers):
-            for w in workers:
-                if w.job is None and queue:
-                    job = queue.popleft()
-                    if hierarchy is not None:
-                        try:
-                            groups[job.student] = ProcessGroup.create(
-                                hierarchy, f"{run_dir.name}-{next(serial)}", limits.max_processes)
-                            job = dataclasses.replace(job, cgroup=str(groups[job.student].path))
-                        except OSError:
-                            pass  # unlimited processes for this one; the report's sandbox line says so
-                    w.job, w.deadline = job, time.monotonic() + hard
-                    w.conn.send((job, f"{secret}/{job.student}/{job.assignment}"))
+        dispatch()
+        while any(w.job for w in workers):
             busy = [w for w in workers if w.job]
             wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            finished = []
             for i, w in enumerate(workers):
                 if w.job is None:
                     continue
@@ -181,15 +186,19 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
                     result = _failed(w.job, Status.TIMEOUT, f"stopped after {hard} s (notebook time limit)")
                 else:
                     continue
-                job, w.job = w.job, None
+                finished.append((w.job, result, autograded))
+                w.job = None
                 if result.status in (Status.CRASHED, Status.TIMEOUT) or not w.process.is_alive():
                     w.kill()
                     workers[i] = _Worker(ctx)
-                if job.student in groups:  # whatever the kernel left running ends here
+            for job, _, _ in finished:
+                if job.student in groups:  # whatever the kernel left running ends here, first
                     groups.pop(job.student).kill_and_remove()
+            dispatch()  # the freed workers start their next submission while this one is recorded
+            for job, result, autograded in finished:
                 if not sandbox:
                     result.notes.append("graded without the sandbox (--no-sandbox)")
-                record(course, result, autograded)
+                record(course, result, autograded, gradebook)
                 shutil.rmtree(job.workdir, ignore_errors=True)
                 results[job.student] = report[job.student] = result
                 course.save_report(assignment, report)
@@ -207,6 +216,7 @@ def grade(course: Course, assignment: str, jobs: int | None = None, students: li
                     w.kill()
         for group in groups.values():  # left by an interrupted run
             group.kill_and_remove()
+        gradebook.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     return results
 

@@ -5,6 +5,7 @@ gave by hand in formgrader stay; held points wait there with ``needs_manual_grad
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -15,9 +16,12 @@ from ..lms import read_record
 from ..results import SubmissionResult, Verdict
 
 
-def record(course: Course, result: SubmissionResult, autograded_source: Path | None) -> None:
+def record(course: Course, result: SubmissionResult, autograded_source: Path | None,
+           gradebook=None) -> None:
+    """Record one result; ``gradebook`` is an open :meth:`Course.gradebook` to reuse (a class run
+    opens one, not one per submission), else one is opened and closed here."""
     dest = course.autograded(result.student, result.assignment)
-    with course.gradebook() as gb:
+    with contextlib.nullcontext(gradebook) if gradebook is not None else course.gradebook() as gb:
         gb.update_or_create_student(result.student)
         stamp = None
         if result.timestamp:
