@@ -146,14 +146,15 @@ def residual_block(x, filters: int, stride: int = 1, batchnorm: bool = True, nam
 
 
 def deep_stack(depth: int, width: int = 16, batchnorm: bool = False, residual: bool = False,
-               seed: int | None = None) -> keras.Model:
+               kernel_initializer: str = "glorot_uniform", seed: int | None = None) -> keras.Model:
     """A stack of ``depth`` 3x3 convolutions for chapter 14's depth experiment, on CIFAR-10 images.
 
     Input (N, 32, 32, 3) pixels in 0..255, averaged down to 16x16 to keep the stack cheap; output (N, 10)
     probabilities after global average pooling. Layer ``conv1`` maps 3 to ``width`` channels, the
     others ``width`` to ``width``, each followed by batch norm (if ``batchnorm``) and ReLU. With
     ``residual`` the layers after the first are paired into identity residual blocks
-    (:func:`residual_block`), so ``depth`` must be odd. Kernels use Keras' default (Glorot-uniform) initialiser, seeded by ``seed``.
+    (:func:`residual_block`), so ``depth`` must be odd. The plain layers' kernels start from
+    ``kernel_initializer`` (Keras' default, Glorot-uniform, unless told otherwise); ``seed`` seeds them.
     """
     if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
@@ -165,7 +166,8 @@ def deep_stack(depth: int, width: int = 16, batchnorm: bool = False, residual: b
     x = layers.AveragePooling2D(2, name="downsample")(layers.Rescaling(1 / 255, name="rescale")(inputs))
 
     def plain(h, i):
-        h = layers.Conv2D(width, 3, padding="same", use_bias=not batchnorm, name=f"conv{i}")(h)
+        h = layers.Conv2D(width, 3, padding="same", use_bias=not batchnorm,
+                          kernel_initializer=kernel_initializer, name=f"conv{i}")(h)
         h = _batch_norm(h, f"conv{i}_bn") if batchnorm else h
         return layers.Activation("relu", name=f"conv{i}_relu")(h)
 
@@ -346,6 +348,9 @@ def multiply_adds(model: keras.Model, input_shape: tuple[int, int, int] = CIFAR1
     for layer in model.layers:
         if isinstance(layer, layers.InputLayer):
             continue
+        if isinstance(layer.input, (list, tuple)):
+            raise ValueError(f"multiply_adds needs a chain of layers, but {layer.name!r} merges several inputs; "
+                             "use solutions.costs.layer_costs for a model with branches")
         out = tuple(layer.compute_output_shape(shape))
         if isinstance(layer, layers.Conv2D):
             kh, kw = layer.kernel_size

@@ -73,6 +73,8 @@ def test_cifar_resnet_count_matches_a_hand_count_and_its_blocks_halve_the_grid()
     names = {layer.name for layer in model.layers}
     assert "block1_proj" not in names and {"block2_proj", "block3_proj"} <= names
     assert models.CIFAR_RESNET == replace(models.CIFAR_FINAL, arch="resnet")
+    with pytest.raises(ValueError, match="chain"):  # the shortcuts branch; costs.layer_costs handles them
+        models.multiply_adds(model)
 
 
 def _keras_block(shape, filters, stride, rng):
