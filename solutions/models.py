@@ -1,4 +1,4 @@
-"""Keras models of Part III (chapters 9-12) and the receptive-field calculator of chapter 11.
+"""Keras models of Parts III and IV (chapters 9-14) and the receptive-field calculator of chapter 11.
 
 Importing this module imports Keras; ``import solutions`` never does (see ``solutions/__init__.py``).
 All models take uint8-range pixels (0..255) and rescale them inside the network, so the same model
@@ -45,8 +45,10 @@ def mnist_convnet(dropout: float = 0.5, hidden: int = 128) -> keras.Sequential:
 class CifarRecipe:
     """One step of chapter 10's ladder: which ingredients the CIFAR-10 model and its training use.
 
-    ``arch``: ``"small"`` (three conv layers, the TensorFlow tutorial's size) or ``"vgg"`` (three blocks
-    of two conv layers, ``widths`` filters, each block halving the grid after its first convolution).
+    ``arch``: ``"small"`` (three conv layers, the TensorFlow tutorial's size), ``"vgg"`` (three blocks
+    of two conv layers, ``widths`` filters, each block halving the grid after its first convolution)
+    or ``"resnet"`` (chapter 14: a pooled stem convolution, then three :func:`residual_block` of
+    ``widths`` filters, the last two with stride 2).
     ``dropout``: rate before the classifier (0 turns it off); for ``"small"`` with ``pool_dropout``
     also after each pooling layer. ``augment``: random flips and shifts while training. ``batchnorm``:
     batch normalisation after every convolution; the ladder then turns ``pool_dropout`` off, since
@@ -68,8 +70,8 @@ class CifarRecipe:
     label_smoothing: float = 0.0
 
     def __post_init__(self):
-        if self.arch not in {"small", "vgg"}:
-            raise ValueError(f"arch must be 'small' or 'vgg', got {self.arch!r}")
+        if self.arch not in {"small", "vgg", "resnet"}:
+            raise ValueError(f"arch must be 'small', 'vgg' or 'resnet', got {self.arch!r}")
         if self.schedule not in {"constant", "cosine"}:
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
         if not 0 <= self.dropout < 1:
@@ -96,6 +98,8 @@ for _name, _change in [
     _recipe = replace(_recipe, **_change)
     CIFAR_STEPS[_name] = _recipe
 CIFAR_FINAL = _recipe
+# Chapter 14: the final recipe with the VGG-style network swapped for a small ResNet.
+CIFAR_RESNET = replace(CIFAR_FINAL, arch="resnet")
 
 
 def augmentation(seed: int | None = None) -> keras.Sequential:
@@ -113,19 +117,81 @@ def _conv(x, filters: int, recipe: CifarRecipe, name: str, pool: str | None = No
         # Pooling straight after the convolution: batch norm and ReLU then see a quarter of the values.
         x = layers.MaxPooling2D(2, name=pool)(x)
     if recipe.batchnorm:
-        # momentum 0.9 (not Keras' 0.99) so the running statistics settle within short runs.
-        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        x = _batch_norm(x, f"{name}_bn")
     return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _batch_norm(x, name: str):
+    # momentum 0.9 (not Keras' 0.99) so the running statistics settle within short runs.
+    return layers.BatchNormalization(momentum=0.9, name=name)(x)
+
+
+def residual_block(x, filters: int, stride: int = 1, batchnorm: bool = True, name: str = "block"):
+    """He et al.'s basic block on a Keras tensor ``x`` (N, H, W, Cin): ``relu(F(x) + shortcut(x))``.
+
+    ``F`` is conv3x3 (stride ``stride``) - batch norm - ReLU - conv3x3 - batch norm, as in
+    :mod:`solutions.residual`; the shortcut is ``x`` itself when the shape is kept and a 1x1
+    convolution with the same stride (plus batch norm) otherwise. Output (N, ceil(H / stride),
+    ceil(W / stride), ``filters``). Without ``batchnorm`` the convolutions get biases instead.
+    """
+    def conv(h, size, strides, suffix):
+        h = layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=not batchnorm,
+                          name=f"{name}_{suffix}")(h)
+        return _batch_norm(h, f"{name}_{suffix}_bn") if batchnorm else h
+
+    h = layers.Activation("relu", name=f"{name}_relu1")(conv(x, 3, stride, "conv1"))
+    h = conv(h, 3, 1, "conv2")
+    shortcut = x if stride == 1 and x.shape[-1] == filters else conv(x, 1, stride, "proj")
+    return layers.Activation("relu", name=f"{name}_out")(layers.Add(name=f"{name}_add")([h, shortcut]))
+
+
+def deep_stack(depth: int, width: int = 16, batchnorm: bool = False, residual: bool = False,
+               kernel_initializer: str = "glorot_uniform", seed: int | None = None) -> keras.Model:
+    """A stack of ``depth`` 3x3 convolutions for chapter 14's depth experiment, on CIFAR-10 images.
+
+    Input (N, 32, 32, 3) pixels in 0..255, averaged down to 16x16 to keep the stack cheap; output (N, 10)
+    probabilities after global average pooling. Layer ``conv1`` maps 3 to ``width`` channels, the
+    others ``width`` to ``width``, each followed by batch norm (if ``batchnorm``) and ReLU. With
+    ``residual`` the layers after the first are paired into identity residual blocks
+    (:func:`residual_block`), so ``depth`` must be odd. The plain layers' kernels start from
+    ``kernel_initializer`` (Keras' default, Glorot-uniform, unless told otherwise); ``seed`` seeds them.
+    """
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    if residual and depth % 2 == 0:
+        raise ValueError(f"a residual stack pairs the layers after the first, so depth must be odd, got {depth}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=CIFAR10_SHAPE, name="image")
+    x = layers.AveragePooling2D(2, name="downsample")(layers.Rescaling(1 / 255, name="rescale")(inputs))
+
+    def plain(h, i):
+        h = layers.Conv2D(width, 3, padding="same", use_bias=not batchnorm,
+                          kernel_initializer=kernel_initializer, name=f"conv{i}")(h)
+        h = _batch_norm(h, f"conv{i}_bn") if batchnorm else h
+        return layers.Activation("relu", name=f"conv{i}_relu")(h)
+
+    x = plain(x, 1)
+    if residual:
+        for b in range(1, (depth - 1) // 2 + 1):
+            x = residual_block(x, width, batchnorm=batchnorm, name=f"res{b}")
+    else:
+        for i in range(2, depth + 1):
+            x = plain(x, i)
+    x = layers.GlobalAveragePooling2D(name="features")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="softmax")(x)
+    kind = "residual" if residual else "plain"
+    return keras.Model(inputs, outputs, name=f"{kind}{depth}{'_bn' if batchnorm else ''}")
 
 
 def cifar10_convnet(recipe: CifarRecipe = CIFAR_FINAL, seed: int | None = None) -> keras.Model:
     """The CIFAR-10 model a :class:`CifarRecipe` describes.
 
-    Input (N, 32, 32, 3) pixels in 0..255 (any spatial size for ``arch="vgg"``, which ends in global
-    average pooling); output (N, 10) class probabilities. The convolutional part ends in the layer
+    Input (N, 32, 32, 3) pixels in 0..255 (any spatial size for ``arch="vgg"`` and ``"resnet"``, which
+    end in global average pooling); output (N, 10) class probabilities. The convolutional part ends in the layer
     named ``features``, where chapter 12 cuts the model.
     """
-    spatial = (None, None) if recipe.arch == "vgg" else CIFAR10_SHAPE[:2]
+    spatial = CIFAR10_SHAPE[:2] if recipe.arch == "small" else (None, None)
     inputs = keras.Input(shape=(*spatial, 3), name="image")
     x = augmentation(seed)(inputs) if recipe.augment else inputs
     x = layers.Rescaling(1 / 255, name="rescale")(x)
@@ -138,6 +204,13 @@ def cifar10_convnet(recipe: CifarRecipe = CIFAR_FINAL, seed: int | None = None) 
                     x = layers.Dropout(recipe.dropout, name=f"block{i}_dropout")(x)
         x = layers.Flatten(name="features")(x)
         x = layers.Dense(64, activation="relu", name="hidden")(x)
+    elif recipe.arch == "resnet":
+        # The stem is the VGG network's first layer, pooled the same way; the blocks then halve the
+        # grid with strided convolutions, as ResNet does.
+        x = _conv(x, recipe.widths[0], recipe, "stem_conv", pool="stem_pool")
+        for i, (filters, stride) in enumerate(zip(recipe.widths, (1, 2, 2)), start=1):
+            x = residual_block(x, filters, stride, recipe.batchnorm, name=f"block{i}")
+        x = layers.GlobalAveragePooling2D(name="features")(x)
     else:
         # Pooling after the first convolution of a block (as in Jordan's airbench) runs the second
         # one on a quarter of the positions: a wider network for the same training time on a CPU.
@@ -275,6 +348,9 @@ def multiply_adds(model: keras.Model, input_shape: tuple[int, int, int] = CIFAR1
     for layer in model.layers:
         if isinstance(layer, layers.InputLayer):
             continue
+        if isinstance(layer.input, (list, tuple)):
+            raise ValueError(f"multiply_adds needs a chain of layers, but {layer.name!r} merges several inputs; "
+                             "use solutions.costs.layer_costs for a model with branches")
         out = tuple(layer.compute_output_shape(shape))
         if isinstance(layer, layers.Conv2D):
             kh, kw = layer.kernel_size

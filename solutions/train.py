@@ -1,4 +1,4 @@
-"""Training of Part III's models: ``python -m solutions.train {mnist,cifar10} [--quick]``.
+"""Training of Part III's models: ``python -m solutions.train {mnist,cifar10,resnet} [--quick]``.
 
 A run sets every seed, shows Keras' progress bar, evaluates on the test set and writes a JSON record
 (test accuracy, for CIFAR-10 also with mirrored test images averaged in; epochs, wall time, parameter
@@ -9,6 +9,10 @@ count, versions, CPU/GPU, machine load, data source, per-epoch history). Full ru
 Full runs have a time budget: the run times its first epoch (the learning rate's warm-up), plans how
 many epochs fit (capped) and shortens the plan if later epochs run slower; the learning-rate schedule
 follows the plan, so it always runs to its end.
+
+``resnet`` is chapter 14's comparison instead (:func:`compare_recipes`): chapter 10's final recipe and
+its ResNet version, trained with several seeds on chapter 10's ladder images and judged on validation
+images, recorded in ``book/results/resnet.json`` (full runs) like the final models.
 
 Trained models are cached by :func:`load_or_train` for chapters 11 and 12, keyed by quick/full mode
 and by the recipe.
@@ -34,7 +38,7 @@ import tensorflow as tf
 
 from .config import cache_dir, cpu_model, data_dir, quick_mode
 from .datasets import load_cifar10, load_mnist
-from .models import CIFAR_FINAL, CifarRecipe, cifar10_convnet, loss, mnist_convnet, optimizer
+from .models import CIFAR_FINAL, CIFAR_RESNET, CifarRecipe, cifar10_convnet, loss, mnist_convnet, optimizer
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "book" / "results"
 SEED = 0
@@ -284,6 +288,52 @@ def seed_spread(records: list[dict]) -> dict:
     return study
 
 
+def compare_recipes(recipes: dict[str, CifarRecipe], data, epochs: int, batch_size: int = 128,
+                    seeds=(0, 1, 2)) -> dict:
+    """Train every recipe once per seed on ``data = ((x, y), (x_val, y_val))``; compare on validation.
+
+    Each run goes through :func:`measure_recipe` (so a run chapter 10 already made is reused).
+    ``data`` must hold validation images (:func:`ladder_data`), never test images. Returns a
+    JSON-ready record: the sizes and schedule, ``seeds``, the machine, and per recipe name its
+    ``recipe``, ``params``, ``runs`` (seed, validation accuracy, seconds, history) and
+    ``val_accuracy``, the :func:`seed_spread` of its runs.
+    """
+    if not recipes:
+        raise ValueError("recipes must name at least one recipe")
+    seeds = list(seeds)
+    record = {"epochs": epochs, "batch_size": batch_size, "n_train": len(data[0][0]),
+              "n_validation": len(data[1][0]), "seeds": seeds, "environment": environment(), "recipes": {}}
+    for name, recipe in recipes.items():
+        runs = [measure_recipe(recipe, data, epochs, batch_size, seed=seed) for seed in seeds]
+        record["recipes"][name] = {
+            "recipe": asdict(recipe), "params": runs[0]["params"],
+            "runs": [{k: r[k] for k in ("seed", "val_accuracy", "seconds", "cached", "history")} for r in runs],
+            "val_accuracy": seed_spread(runs)["val_accuracy"]}
+    record["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return record
+
+
+# Chapter 14's comparison: chapter 10's final network against the same recipe on a small ResNet.
+RESNET_COMPARISON = {"chapter 10 (VGG-style)": CIFAR_FINAL, "ResNet": CIFAR_RESNET}
+
+
+def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Euclidean norm of the loss gradient for each convolution kernel, first layer to last.
+
+    The loss is the model's sparse categorical cross-entropy on the batch ``x`` (N, H, W, C), ``y``
+    (N,), averaged over the batch, with the model in training mode (batch norm uses batch statistics).
+    Returns ``{layer name: norm}`` in the order of ``model.layers``.
+    """
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if not convs:
+        raise ValueError("model has no Conv2D layer")
+    with tf.GradientTape() as tape:
+        probabilities = model(x, training=True)
+        batch_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
+    grads = tape.gradient(batch_loss, [layer.kernel for layer in convs])
+    return {layer.name: float(tf.norm(g)) for layer, g in zip(convs, grads)}
+
+
 # What chapter 10 asks of the recorded full run: the flip-averaged test accuracy within the training time.
 CIFAR10_TARGET = {"test_accuracy_flips": 0.85, "train_minutes": 30}
 
@@ -433,7 +483,8 @@ def results_path(name: str, quick: bool) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m solutions.train", description=__doc__.split("\n")[0])
-    parser.add_argument("name", choices=sorted(CONFIGS), help="which chapter's final model to train")
+    parser.add_argument("name", choices=[*sorted(CONFIGS), "resnet"],
+                        help="which chapter's final model to train, or 'resnet' for chapter 14's comparison")
     parser.add_argument("--quick", action="store_true", help="small subsets and few epochs (as CI)")
     parser.add_argument("--seeds", type=int, default=1,
                         help="train with seeds 0..N-1 and record their mean and spread (seed 0's model is kept)")
@@ -442,6 +493,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     quick = args.quick or quick_mode()
+    if args.name == "resnet":
+        # Chapter 14 needs a seed spread, so at least three seeds.
+        mode = "quick" if quick else "full"
+        record = compare_recipes(RESNET_COMPARISON, ladder_data(mode), LADDER[mode]["epochs"],
+                                 LADDER[mode]["batch_size"], seeds=range(max(3, args.seeds)))
+        record["mode"] = mode
+        out = args.out or results_path("resnet", quick)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=1) + "\n")
+        for name, entry in record["recipes"].items():
+            acc = entry["val_accuracy"]
+            print(f"{name}: validation accuracy {acc['mean']:.4f} (spread {acc['spread']:.4f}) over seeds "
+                  f"{record['seeds']}, {entry['params']:,} parameters")
+        print(f"wrote {out}")
+        return 0
     model, record = run(args.name, quick=quick, verbose=1, seed=SEED)
     if args.seeds > 1:
         others = [run(args.name, quick=quick, verbose=1, seed=SEED + i)[1] for i in range(1, args.seeds)]

@@ -13,6 +13,7 @@ tf = pytest.importorskip("tensorflow")
 
 from solutions import conv_param_count, dense_param_count  # noqa: E402
 from solutions import models  # noqa: E402
+from solutions.residual import residual_block_forward  # noqa: E402
 
 
 def test_mnist_convnet_counts_match_formulas_layer_by_layer():
@@ -51,6 +52,103 @@ def test_cifar_small_and_vgg_counts_match_formulas():
         dense_param_count(w3, 10)
 
 
+def test_cifar_resnet_count_matches_a_hand_count_and_its_blocks_halve_the_grid():
+    w1, w2, w3 = models.CIFAR_RESNET.widths
+    model = models.cifar10_convnet(models.CIFAR_RESNET)
+
+    def block(cin, cout, projection):  # two 3x3 convs (no bias) with batch norm, maybe a 1x1 projection
+        n = conv_param_count(3, 3, cin, cout, bias=False) + conv_param_count(3, 3, cout, cout, bias=False)
+        n += 2 * _bn(cout)
+        return n + (conv_param_count(1, 1, cin, cout, bias=False) + _bn(cout) if projection else 0)
+
+    expected = (conv_param_count(3, 3, 3, w1, bias=False) + _bn(w1)  # stem
+                + block(w1, w1, False) + block(w1, w2, True) + block(w2, w3, True) + dense_param_count(w3, 10))
+    assert model.count_params() == expected
+    shapes = {layer.name: layer.output.shape for layer in model.layers}
+    assert shapes["stem_pool"] == (None, None, None, w1)
+    sized = keras.Model(model.input, [model.get_layer(f"block{i}_out").output for i in (1, 2, 3)])
+    outs = sized.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
+    assert [o.shape for o in outs] == [(2, 16, 16, w1), (2, 8, 8, w2), (2, 4, 4, w3)]
+    assert model.output_shape == (None, 10) and model.get_layer("features").output.shape == (None, w3)
+    names = {layer.name for layer in model.layers}
+    assert "block1_proj" not in names and {"block2_proj", "block3_proj"} <= names
+    assert models.CIFAR_RESNET == replace(models.CIFAR_FINAL, arch="resnet")
+    with pytest.raises(ValueError, match="chain"):  # the shortcuts branch; costs.layer_costs handles them
+        models.multiply_adds(model)
+
+
+def _keras_block(shape, filters, stride, rng):
+    inputs = keras.Input(shape)
+    block = keras.Model(inputs, models.residual_block(inputs, filters, stride, name="b"))
+    weights = [rng.normal(size=w.shape) if "moving_variance" not in w.path else rng.uniform(0.5, 2, w.shape)
+               for w in block.weights]
+    block.set_weights(weights)
+    return block
+
+
+@pytest.mark.parametrize("shape,filters,stride", [((6, 6, 4), 4, 1), ((7, 7, 3), 5, 2), ((8, 8, 4), 6, 1)])
+def test_keras_residual_block_matches_the_numpy_block(shape, filters, stride):
+    """Identity shortcut when the shape is kept, projection otherwise; inference and training mode."""
+    rng = np.random.default_rng(sum(shape) + filters)
+    block = _keras_block(shape, filters, stride, rng)
+    projection = stride != 1 or shape[-1] != filters
+    assert any(layer.name == "b_proj" for layer in block.layers) == projection
+
+    def get(name):
+        return block.get_layer(name).get_weights()
+
+    def bn(name):
+        gamma, beta, mean, var = get(name)
+        return {"gamma": gamma, "beta": beta, "mean": mean, "var": var}
+
+    params = {"conv1": get("b_conv1")[0], "bn1": bn("b_conv1_bn"), "conv2": get("b_conv2")[0],
+              "bn2": bn("b_conv2_bn")}
+    if projection:
+        params.update(proj=get("b_proj")[0], bn_proj=bn("b_proj_bn"))
+    x = rng.normal(size=(3, *shape)).astype("float32")
+    for training in (False, True):
+        ours, _, _ = residual_block_forward(x, params, stride=stride, training=training)
+        theirs = keras.ops.convert_to_numpy(block(x, training=training))
+        np.testing.assert_allclose(theirs, ours, rtol=1e-3, atol=1e-3)
+    assert ours.shape == (3, -(-shape[0] // stride), -(-shape[1] // stride), filters)
+
+
+def test_identity_block_passes_its_input_through_when_the_residual_is_zero():
+    rng = np.random.default_rng(0)
+    block = _keras_block((5, 5, 3), 3, 1, rng)
+    conv2 = block.get_layer("b_conv2")
+    conv2.set_weights([np.zeros_like(conv2.get_weights()[0])])
+    bn2 = block.get_layer("b_conv2_bn")
+    bn2.set_weights([np.ones(3), np.zeros(3), np.zeros(3), np.ones(3)])
+    x = rng.uniform(0, 1, (2, 5, 5, 3)).astype("float32")  # non-negative: relu(x) = x
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x, training=False)), x, rtol=1e-6)
+
+
+@pytest.mark.parametrize("depth,width", [(1, 8), (4, 16), (9, 8)])
+def test_deep_stack_counts_match_formulas(depth, width):
+    plain = conv_param_count(3, 3, 3, width) + (depth - 1) * conv_param_count(3, 3, width, width)
+    head = dense_param_count(width, 10)
+    assert models.deep_stack(depth, width).count_params() == plain + head
+    normed = conv_param_count(3, 3, 3, width, bias=False) + _bn(width) + (depth - 1) * (
+        conv_param_count(3, 3, width, width, bias=False) + _bn(width))
+    model = models.deep_stack(depth, width, batchnorm=True)
+    assert model.count_params() == normed + head
+    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == depth
+    assert model.output_shape == (None, 10)
+    if depth % 2:  # identity shortcuts add no parameters
+        residual = models.deep_stack(depth, width, batchnorm=True, residual=True)
+        assert residual.count_params() == normed + head
+        assert sum(isinstance(layer, keras.layers.Add) for layer in residual.layers) == (depth - 1) // 2
+
+
+def test_deep_stack_rejects_bad_depths():
+    with pytest.raises(ValueError, match="odd"):
+        models.deep_stack(4, residual=True)
+    for bad in (0, 2.0):
+        with pytest.raises(ValueError, match="depth"):
+            models.deep_stack(bad)
+
+
 def test_ladder_adds_one_ingredient_per_step():
     steps = list(models.CIFAR_STEPS.values())
     assert steps[-1] == models.CIFAR_FINAL
@@ -73,7 +171,7 @@ def test_pool_dropout_places_dropout_after_the_small_networks_pooling_layers():
     assert dropouts(models.CIFAR_FINAL) == ["head_dropout"]
 
 
-@pytest.mark.parametrize("bad", [{"arch": "resnet"}, {"schedule": "step"}, {"dropout": 1.0},
+@pytest.mark.parametrize("bad", [{"arch": "resnext"}, {"schedule": "step"}, {"dropout": 1.0},
                                  {"weight_decay": -1.0}, {"learning_rate": 0.0},
                                  {"label_smoothing": 1.0}, {"label_smoothing": -0.1}])
 def test_recipe_rejects_bad_values(bad):

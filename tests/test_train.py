@@ -358,3 +358,43 @@ def test_recomputed_bn_accuracy_uses_the_exact_training_statistics_and_restores_
     with pytest.raises(ValueError, match="no BatchNormalization"):
         train.recomputed_bn_accuracy(keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]),
                                      x_fit, x_val, y_val)
+
+
+def test_gradient_norms_match_the_softmax_regression_gradient():
+    # A convolution whose kernel covers the whole input, then softmax: multinomial logistic regression,
+    # whose mean cross-entropy has the gradient X^T (P - Y) / N.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 2, 2, 3)).astype("float32")
+    y = rng.integers(0, 4, 8)
+    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Conv2D(4, 2, use_bias=False, name="c"),
+                              keras.layers.Flatten(), keras.layers.Softmax()])
+    kernel = model.get_layer("c").get_weights()[0].reshape(12, 4)
+    flat = x.reshape(8, 12)
+    logits = flat @ kernel
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    expected = np.linalg.norm(flat.T @ (p - np.eye(4)[y]) / 8)
+    norms = train.gradient_norms(model, x, y)
+    assert list(norms) == ["c"] and norms["c"] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="Conv2D"):
+        train.gradient_norms(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), x[:, 0, 0], y)
+
+
+def test_compare_recipes_reports_every_seed_and_reuses_runs(isolated_cache):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 48)
+    data = ((x[:32], y[:32]), (x[32:], y[32:]))
+    recipes = {"small": models.CIFAR_STEPS["baseline"]}
+    record = train.compare_recipes(recipes, data, epochs=1, batch_size=16, seeds=(0, 1))
+    entry = record["recipes"]["small"]
+    assert (record["n_train"], record["n_validation"], record["seeds"]) == (32, 16, [0, 1])
+    assert [r["seed"] for r in entry["runs"]] == [0, 1] and not any(r["cached"] for r in entry["runs"])
+    values = [r["val_accuracy"] for r in entry["runs"]]
+    assert entry["val_accuracy"]["values"] == values
+    assert entry["val_accuracy"]["spread"] == pytest.approx(max(values) - min(values))
+    assert entry["params"] == models.cifar10_convnet(recipes["small"]).count_params()
+    again = train.compare_recipes(recipes, data, epochs=1, batch_size=16, seeds=(0, 1))
+    assert all(r["cached"] for r in again["recipes"]["small"]["runs"])
+    with pytest.raises(ValueError, match="recipes"):
+        train.compare_recipes({}, data, epochs=1)
