@@ -127,6 +127,31 @@ def test_chapter_notebook_drops_build_plumbing_and_gets_the_setup():
     assert len(sources) > 3
 
 
+def test_chapter_cells_needing_tensorflow_are_flagged():
+    nb = course_lite.lite_chapter(ROOT / "book" / "05-channels.md")
+    cells = nb["cells"]
+    flagged = [i for i, c in enumerate(cells) if "".join(c["source"]) == course_lite.NO_TENSORFLOW_NOTE]
+    uses_tf = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+               and course_lite._USES_TENSORFLOW.search("".join(c["source"]))]
+    assert uses_tf and [i + 1 for i in flagged] == uses_tf
+
+
+def test_exercise_imports_need_no_tensorflow():
+    """What the Lite exercises import (the course's wheel) works with TensorFlow and Keras absent."""
+    imports = {line.strip() for aid in course_lite_exercises() for cell in json.loads(aid.read_text())["cells"]
+               if cell["cell_type"] == "code"
+               for line in "".join(cell["source"]).splitlines() if line.startswith(("import ", "from "))}
+    code = "import sys\nfor m in ('tensorflow', 'keras'):\n    sys.modules[m] = None\n" + "\n".join(sorted(imports))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (sorted(imports), done.stderr[-2000:])
+
+
+def course_lite_exercises() -> list[Path]:
+    found = [course_lite.exercise_for(ROOT, f"book/{n:02d}-x") for n in range(1, 9)]
+    assert all(found), found
+    return found
+
+
 def test_launch_buttons_open_the_chapter_and_its_exercise():
     buttons = course_lite.launch_buttons(ROOT, CHAPTER, "../lite/")
     assert [b["url"] for b in buttons] == ["../lite/lab/index.html?path=chapters/02-conv1d.ipynb",

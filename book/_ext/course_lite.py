@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
@@ -217,13 +218,26 @@ def lite_exercise(release_nb: Path) -> dict:
     return nb
 
 
+_USES_TENSORFLOW = re.compile(r"^\s*(import|from)\s+(tensorflow|keras)\b", re.MULTILINE)
+NO_TENSORFLOW_NOTE = ("**In the browser** the next cell fails: it compares with TensorFlow/Keras, which do "
+                      "not run in Pyodide. The book's page shows its output; the cells after it do not need it.")
+
+
 def lite_chapter(chapter_md: Path) -> dict:
-    """A chapter as a notebook (JSON) without its build-plumbing cells, with the Lite set-up cell."""
+    """A chapter as a notebook (JSON) without its build-plumbing cells, with the Lite set-up cell
+    and a note before each cell that needs TensorFlow."""
     import jupytext
     import nbformat
 
     nb = jupytext.read(chapter_md)
-    nb.cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    cells = []
+    for cell in nb.cells:
+        if "remove-cell" in cell.metadata.get("tags", []):
+            continue
+        if cell.cell_type == "code" and _USES_TENSORFLOW.search(cell.source):
+            cells.append(nbformat.v4.new_markdown_cell(NO_TENSORFLOW_NOTE))
+        cells.append(cell)
+    nb.cells = cells
     setup = nbformat.v4.new_code_cell(LITE_SETUP)
     setup.id = "lite-setup"
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, setup)
@@ -327,14 +341,32 @@ def launch_buttons(root: Path, docname: str, lite_root: str) -> list[dict]:
              "label": "launch-lite"} for text, path in buttons]
 
 
+STUDENT_GUIDE = "book/guides/student"  # its section labelled (lite)= says what a reader needs
+
+
+def launch_banner(buttons: list[dict], guide_url: str | None) -> str:
+    """The line under a chapter's title with the same links as its "Launch in browser" menu."""
+    links = " · ".join(f'<a class="reference external" href="{html.escape(b["url"])}">{html.escape(b["text"])}</a>'
+                       for b in buttons)
+    guide = f'<a class="reference internal" href="{html.escape(guide_url)}">how it works</a>' if guide_url \
+        else "nothing to install"
+    return f'<p class="lite-launch"><strong>Launch in browser</strong> ({guide}): {links}</p>'
+
+
+
 def _add_launch_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if not lite_enabled() or pagename not in app.config.lite_chapters or "header_buttons" not in context:
         return
-    lite_root = context["pathto"](f"{LITE_DIR}/", 1)
+    buttons = launch_buttons(Path(app.srcdir), pagename, context["pathto"](f"{LITE_DIR}/", 1))
     context["header_buttons"].append({
         "type": "group", "tooltip": "Launch in browser", "icon": "fas fa-laptop-code",
-        "label": "launch-lite-buttons",
-        "buttons": launch_buttons(Path(app.srcdir), pagename, lite_root)})
+        "label": "launch-lite-buttons", "buttons": buttons})
+    body = context.get("body", "")
+    end_of_title = body.find("</h1>")
+    if end_of_title >= 0:
+        cut = end_of_title + len("</h1>")
+        guide = context["pathto"](STUDENT_GUIDE) + "#lite" if STUDENT_GUIDE in app.env.all_docs else None
+        context["body"] = body[:cut] + launch_banner(buttons, guide) + body[cut:]
 
 
 def setup(app: Sphinx) -> dict:
