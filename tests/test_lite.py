@@ -86,6 +86,9 @@ def test_course_wheel_installs_and_imports_the_self_check(tmp_path):
         record = zf.read("cnn_course-0.1.0.dist-info/RECORD").decode()
         zf.extractall(tmp_path / "site")
     assert {"autograder/inkernel.py", "autograder/check_report.py", "solutions/__init__.py"} <= names
+    assert {n.split("/")[0] for n in names} == {"autograder", "solutions", "cnn_course-0.1.0.dist-info"}
+    assert not [n for n in names if n.startswith(("autograder/checks", "autograder/exercises", "autograder/cli"))]
+    assert "solutions/conv.py" in names
     assert "Requires-Dist: numpy>=1.26" in metadata
     assert all(f"{n}," in record for n in names)
     done = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -99,7 +102,7 @@ def test_lite_exercise_adds_setup_first_and_self_check_last():
     original = json.loads(release.read_text())
     nb = course_lite.lite_exercise(release)
     assert nb["cells"][0] == original["cells"][0] and nb["cells"][1]["id"] == LITE_SETUP_ID
-    assert nb["cells"][-1]["id"] == LITE_CHECK_ID and f"check('{EXERCISE}.ipynb')" in nb["cells"][-1]["source"]
+    assert nb["cells"][-1]["id"] == LITE_CHECK_ID and f"autograder.inkernel.check('{EXERCISE}.ipynb')" in nb["cells"][-1]["source"]
     assert nb["cells"][2:-1] == original["cells"][1:]
 
 
@@ -150,6 +153,36 @@ def course_lite_exercises() -> list[Path]:
     found = [course_lite.exercise_for(ROOT, f"book/{n:02d}-x") for n in range(1, 9)]
     assert all(found), found
     return found
+
+
+class _FakeApp:
+    def __init__(self, chapters):
+        self.srcdir = str(ROOT)
+        self.config = type("Config", (), {"lite_chapters": chapters})()
+        self.env = type("Env", (), {"all_docs": {CHAPTER: 0, course_lite.STUDENT_GUIDE: 0}})()
+
+
+def _page_context():
+    return {"header_buttons": [], "body": "<section><h1>2. Title</h1><p>Text</p></section>",
+            "pathto": lambda name, resource=0: f"../{name}" if resource else f"../{name}.html"}
+
+
+def test_launch_line_and_menu_only_with_the_switch_and_on_lite_chapters(monkeypatch):
+    app = _FakeApp([CHAPTER])
+    monkeypatch.delenv(course_lite.SWITCH, raising=False)
+    context = _page_context()
+    course_lite._add_launch_buttons(app, CHAPTER, "page.html", context, None)
+    assert context == _page_context() | {"pathto": context["pathto"]}  # the default build: nothing
+    monkeypatch.setenv(course_lite.SWITCH, "1")
+    course_lite._add_launch_buttons(app, "book/09-keras-mnist", "page.html", context, None)
+    assert not context["header_buttons"]
+    course_lite._add_launch_buttons(app, CHAPTER, "page.html", context, None)
+    [menu] = context["header_buttons"]
+    assert [b["url"] for b in menu["buttons"]] == [
+        "../lite/lab/index.html?path=chapters/02-conv1d.ipynb", "../lite/lab/index.html?path=exercises/02-conv1d.ipynb"]
+    title, rest = context["body"].split("</h1>")
+    assert rest.startswith('<p class="lite-launch"><strong>Launch in browser</strong>')
+    assert 'href="../book/guides/student.html#lite"' in rest and rest.endswith("<p>Text</p></section>")
 
 
 def test_launch_buttons_open_the_chapter_and_its_exercise():
@@ -268,6 +301,9 @@ def test_lite_app_opens_the_exercise_and_runs_the_self_check_offline(lite_site):
         finally:
             driver.quit()
     failed = [r for r in server.requests if r[1] >= 400]
+    served = {path for path, status in server.requests if status == 200}
+    print(f"first visit: {len(served)} files, "
+          f"{sum(bookcheck.local_file_for(lite_site, p).stat().st_size for p in served) / 1e6:.1f} MB from the site")
     severe = [e["message"] for e in log if e.get("level") == "SEVERE"]
     assert opened == f"exercises/{EXERCISE}.ipynb", (opened, severe, failed)
     assert platform.strip() == "emscripten (3, 14)", (platform, severe)

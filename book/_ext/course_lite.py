@@ -60,7 +60,10 @@ LITE_DIR = "lite"
 #: installed beside the book's tooling, nbgrader's instructor tools among them): the kernel, and
 #: the widget manager for the chapters' ipywidgets.
 LAB_EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager")
-COURSE_WHEEL_PACKAGES = ("solutions", "autograder")
+#: The course's code in the kernel: the reference package the chapters import, and of the grader
+#: only the self-check (grading code and hidden-test logic stay out of students' browsers).
+COURSE_WHEEL_FILES = ("solutions/**/*.py", "autograder/__init__.py", "autograder/check_report.py",
+                      "autograder/inkernel.py")
 
 
 def lite_enabled() -> bool:
@@ -160,7 +163,7 @@ def startup_wheels(lock: dict, cache: Path) -> dict[str, Path]:
 
 # ----------------------------------------------------------------------- the course's wheel
 def course_wheel(root: Path, dest: Path) -> Path:
-    """A pure-Python wheel of COURSE_WHEEL_PACKAGES from the checkout (no build tools: the wheel
+    """A pure-Python wheel of COURSE_WHEEL_FILES from the checkout (no build tools: the wheel
     format is a zip with metadata), with pyproject.toml's name, version and dependencies."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     name, version = project["name"].replace("-", "_"), project["version"]
@@ -170,8 +173,8 @@ def course_wheel(root: Path, dest: Path) -> Path:
     files = {f"{dist_info}/METADATA": metadata.encode(),
              f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: course_lite\nRoot-Is-Purelib: true\n"
                                    b"Tag: py3-none-any\n"}
-    for package in COURSE_WHEEL_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
+    for pattern in COURSE_WHEEL_FILES:
+        for path in sorted(root.glob(pattern)):
             files[path.relative_to(root).as_posix()] = path.read_bytes()
     record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
               for n, d in files.items()]
@@ -195,10 +198,11 @@ if sys.platform == "emscripten":
 LITE_CHECK = """\
 # Self-check in the browser: save the notebook first (Ctrl-S); this runs the saved file's visible
 # tests, as `python -m autograder check` does. Then File > Download to get the .ipynb to submit.
+# (No name is defined here that your functions could pick up by mistake.)
 import sys
 if sys.platform == "emscripten":
-    from autograder.inkernel import check
-    check({name!r})
+    import autograder.inkernel
+    autograder.inkernel.check({name!r})
 """
 
 
