@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-from .check_report import CellCheck, format_report, graded_cell, judge_cell
+from .check_report import CellCheck, error_message, format_report, graded_cell, judge_cell
 
 #: Cells the book's JupyterLite copy of an exercise adds (book/_ext/course_lite.py): the set-up that
 #: installs the course in the tab, and the cell that calls :func:`check`. Replaying them would
@@ -81,19 +81,31 @@ def _run_cell(source: str, name: str, namespace: dict) -> tuple[str, str] | None
     return None
 
 
-def run_checks_here(path: str | Path) -> list[CellCheck]:
-    """Replay the notebook's code cells in a fresh namespace; the outcome of each test cell."""
-    cells = read_cells(Path(path))
+def _cell_name(cell: dict, index: int) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return repr(grade_id) if isinstance(grade_id, str) else f"{index + 1}"
+
+
+def _replay(path: Path) -> tuple[list[CellCheck], list[str]]:
+    """Replay the notebook's code cells in a fresh namespace: the outcome of each test cell, and
+    what each other cell that raised said (``cell 'setup': ModuleNotFoundError: ...``)."""
     namespace = _fresh_namespace()
-    results = []
-    for index, cell in enumerate(cells):
+    results, broken = [], []
+    for index, cell in enumerate(read_cells(path)):
         if cell.get("cell_type") != "code" or cell.get("id") in SKIPPED_CELLS:
             continue
         ids = graded_cell(cell, index)
-        error = _run_cell(_source(cell), f"<cell {ids[0] if ids else index}>", namespace)
+        error = _run_cell(_source(cell), f"<cell {_cell_name(cell, index)}>", namespace)
         if ids is not None:
             results.append(judge_cell(*ids, _source(cell), error, ran=True))
-    return results
+        elif error is not None:
+            broken.append(f"cell {_cell_name(cell, index)}: {error_message(*error).splitlines()[0]}")
+    return results, broken
+
+
+def run_checks_here(path: str | Path) -> list[CellCheck]:
+    """Replay the notebook's code cells in a fresh namespace; the outcome of each test cell."""
+    return _replay(Path(path))[0]
 
 
 def _only_notebook_here() -> Path:
@@ -108,10 +120,15 @@ def check(path: str | Path | None = None) -> None:
     working folder). Save the notebook first: the check reads the file, not the cells on screen."""
     path = Path(path) if path is not None else _only_notebook_here()
     start = time.monotonic()
-    results = run_checks_here(path)
+    results, broken = _replay(path)
     if not results:
         print(f"{path}: no test cells found (is this an exercise notebook?)")
         return
     saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime))
     print(f"Checking {path.name} as saved at {saved} (save with Ctrl-S after your last edit).")
+    for line in broken:  # a broken set-up or solution cell makes later tests fail: say so first
+        print(f"[ERROR] {line}")
+    if any("ModuleNotFoundError" in line for line in broken):
+        print("        (a missing module: run the notebook's first cell, which installs NumPy & co. in the "
+              "browser; it needs a connection the first time)")
     print(format_report(results, time.monotonic() - start))

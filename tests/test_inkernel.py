@@ -87,6 +87,7 @@ def test_lite_cells_are_not_replayed_and_prints_stay_out(tmp_path, capsys):
     path = _notebook(tmp_path / "ex.ipynb", [
         _code("raise RuntimeError('the set-up must not run again')", LITE_SETUP_ID),
         _code("print('noise'); x = 2", "work"),
+        _code("import no_such_module_here", "setup"),
         _code("assert x == 2, 'x should be 2'", "test_x", 1),
         _code("assert x == 3, 'x should be 3'", "test_y", 2),
         _code("# checked after submission", "test_hidden", 4),
@@ -100,6 +101,8 @@ def test_lite_cells_are_not_replayed_and_prints_stay_out(tmp_path, capsys):
     check(path)
     out = capsys.readouterr().out
     assert "noise" not in out and "[FAIL] test_y (2 pt): AssertionError: x should be 3" in out
+    assert "[ERROR] cell 3: ModuleNotFoundError: No module named 'no_such_module_here'" in out
+    assert "run the notebook's first cell" in out
     assert "1/2 visible test cells pass" in out and "1 graded after submission only" in out
 
 

@@ -315,4 +315,5 @@ def test_lite_app_opens_the_exercise_and_runs_the_self_check_offline(lite_site):
     test_cells = [c["metadata"]["nbgrader"]["grade_id"] for c in release["cells"]
                   if c["metadata"].get("nbgrader", {}).get("grade")]
     assert test_cells and all(f"] {cell} (" in exercise for cell in test_cells), exercise
+    assert "[ERROR] cell 'setup': ModuleNotFoundError: No module named 'numpy'" in exercise, exercise
     assert not failed and not severe, (failed, severe)
