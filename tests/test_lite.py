@@ -227,6 +227,9 @@ def test_lite_site_has_pyodide_the_wheels_and_the_notebooks(lite_site):
         entry = lock["packages"][name]
         assert course_lite.sha256(lite / "static" / "pyodide" / entry["file_name"]) == entry["sha256"]
     assert lock["packages"]["numpy"]["file_name"].startswith(course_lite.PYODIDE_CDN)
+    served = {p.name for p in (lite / "static" / "pyodide").iterdir()}
+    assert served == set(course_lite.PYODIDE_FILES) | {
+        lock["packages"][n]["file_name"] for n in course_lite.startup_closure(lock["packages"])}
     wheels = json.loads(next((lite / "pypi").glob("all.json")).read_text())
     assert {"cnn-course", "comm"} <= set(wheels)
     assert (lite / "files" / "exercises" / f"{EXERCISE}.ipynb").exists()

@@ -31,7 +31,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import tomllib
 import zipfile
@@ -39,9 +38,9 @@ from pathlib import Path, PurePosixPath
 
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
-from sphinx.util import logging
 
-LOGGER = logging.getLogger(__name__)
+from course_book import copy_from_npm_tarball  # book/_ext is on sys.path, as for every local extension
+
 SWITCH = "CNN_COURSE_LITE"
 
 #: The Pyodide that jupyterlite-pyodide-kernel 0.8.6 is built for (its constants.PYODIDE_VERSION).
@@ -53,8 +52,8 @@ PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 STARTUP_PACKAGES = ("micropip", "ipython", "jedi")
 #: Kernel start-up packages missing from Pyodide's lock file: served through piplite from PyPI wheels.
 PIPLITE_EXTRAS = ("comm==0.2.3",)
-#: Files of the npm package that are not part of the distribution the kernel loads.
-_NOT_PYODIDE = {"README.md", "package.json", "console.html", "console-v2.html"}
+#: What the kernel loads of the npm package (not its consoles, typings and source maps).
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 LITE_DIR = "lite"
 #: The only JupyterLab extensions of the Lite app (``--ignore-sys-prefix`` leaves out the others
 #: installed beside the book's tooling, nbgrader's instructor tools among them): the kernel, and
@@ -78,7 +77,7 @@ def vendor_dir(app: Sphinx) -> Path:
 def fetch_pyodide(cache: Path) -> Path:
     """Pyodide's core from npm, unpacked into ``cache/pyodide-VERSION`` (once); that folder."""
     dest = cache / f"pyodide-{PYODIDE_VERSION}"
-    if (dest / "pyodide-lock.json").exists():
+    if all((dest / name).exists() for name in PYODIDE_FILES):
         return dest
     npm = shutil.which("npm")
     if npm is None:
@@ -89,23 +88,12 @@ def fetch_pyodide(cache: Path) -> Path:
         if done.returncode != 0:
             raise ExtensionError(f"npm pack pyodide@{PYODIDE_VERSION} failed: {done.stderr[-500:]}")
         unpacked = Path(tmp) / "out"
-        copy_regular_files(Path(tmp) / done.stdout.split()[0], unpacked)
+        written = copy_from_npm_tarball(Path(tmp) / done.stdout.split()[0], PYODIDE_FILES, unpacked)
+        if sorted(p.name for p in written) != sorted(PYODIDE_FILES):
+            raise ExtensionError(f"pyodide@{PYODIDE_VERSION} from npm lacks some of {PYODIDE_FILES}")
         shutil.rmtree(dest, ignore_errors=True)  # a partial earlier copy
         shutil.move(unpacked, dest)
     return dest
-
-
-def copy_regular_files(tarball: Path, dest: Path) -> None:
-    """The regular files directly under ``package/`` of an npm tarball, into ``dest``, flat (a
-    member is written under its own base name only, so no name in the archive can escape ``dest``)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as tar:
-        for member in tar.getmembers():
-            path = PurePosixPath(member.name)
-            if member.isfile() and len(path.parts) == 2 and path.parts[0] == "package" \
-                    and path.name not in _NOT_PYODIDE:
-                with tar.extractfile(member) as source, open(dest / path.name, "wb") as out:
-                    shutil.copyfileobj(source, out)
 
 
 def startup_closure(packages: dict) -> list[str]:
