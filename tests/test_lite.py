@@ -319,4 +319,9 @@ def test_lite_app_opens_the_exercise_and_runs_the_self_check_offline(lite_site):
                   if c["metadata"].get("nbgrader", {}).get("grade")]
     assert test_cells and all(f"] {cell} (" in exercise for cell in test_cells), exercise
     assert "[ERROR] cell 'setup': ModuleNotFoundError: No module named 'numpy'" in exercise, exercise
+    lock = json.loads((lite_site / "lite" / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    from_site = {f"/lite/static/pyodide/{lock['packages'][n]['file_name']}"
+                 for n in course_lite.startup_closure(lock["packages"])}
+    from_site |= {f"/lite/pypi/{p.name}" for p in (lite_site / "lite" / "pypi").glob("*.whl")}
+    assert from_site <= served, sorted(from_site - served)  # the kernel started on the site's wheels
     assert not failed and not severe, (failed, severe)
