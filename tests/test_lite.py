@@ -122,6 +122,33 @@ def test_a_finished_lite_notebook_checks_as_the_release_does(tmp_path):
     assert results and all(r.status is CheckStatus.PASS for r in results), results
 
 
+@pytest.mark.parametrize("number", range(1, 9))
+def test_lite_cells_change_nothing_the_grader_sees(number, tmp_path):
+    """Downloaded from the browser, a solved exercise merges with the release as the original does
+    (the Lite cells are extra unlocked cells) and the shortcut scan finds nothing in them."""
+    import nbformat
+
+    from autograder import scan
+    from autograder.repair import load_submission
+    from autograder.stages.prepare import merge_with_release
+
+    release_path = course_lite.exercise_for(ROOT, f"book/{number:02d}-x")
+    nb = course_lite.lite_exercise(release_path)
+    code = solutions(release_path.stem)
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            cell["source"] = code[cell["metadata"]["nbgrader"]["grade_id"]]
+    (tmp_path / release_path.name).write_text(json.dumps(nb))
+    submitted, repairs = load_submission(tmp_path / release_path.name)
+    merged, notes = merge_with_release(submitted, nbformat.read(release_path, as_version=4))
+    assert not repairs and not notes, (repairs, notes)
+    assert [c.id for c in merged.cells if c.id in (LITE_SETUP_ID, LITE_CHECK_ID)] == [LITE_SETUP_ID, LITE_CHECK_ID]
+    sources = [c.source for c in merged.cells if c.cell_type == "code"
+               and not c.metadata.get("nbgrader", {}).get("locked")]
+    for function in code:
+        assert not scan.scan(sources, function, scan.NO_CONV_SHORTCUTS), function
+
+
 def test_chapter_notebook_drops_build_plumbing_and_gets_the_setup():
     nb = course_lite.lite_chapter(ROOT / f"{CHAPTER}.md")
     sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
