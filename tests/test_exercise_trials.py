@@ -16,6 +16,7 @@ import pytest
 
 from autograder.cli import main
 from autograder.exercises import Mistake, declared
+from autograder.check_report import CheckStatus
 from autograder.student_check import run_checks
 from exercise_ns import SOURCE, _code, cells
 
@@ -89,11 +90,11 @@ def test_correct_keras_model_checks_clean(assignment, tmp_path, capsys):
 @pytest.mark.parametrize("assignment,group", ROUNDS)
 def test_classic_mistakes_fail_a_visible_test_that_names_them(assignment, group, tmp_path):
     path = student_notebook(assignment, tmp_path, {g.function: mistaken(assignment, g) for g in group})
-    results = {r["cell"]: r for r in run_checks(path)}
+    results = {r.cell: r for r in run_checks(path)}
     for mistake in group:
         result = results[mistake.cell]
-        assert result["status"] == "fail", f"{mistake.name}: {mistake.cell} passed"
-        assert mistake.says in result["message"], f"{mistake.name}: {mistake.cell} says\n{result['message']}"
+        assert result.status is CheckStatus.FAIL, f"{mistake.name}: {mistake.cell} passed"
+        assert mistake.says in result.message, f"{mistake.name}: {mistake.cell} says\n{result.message}"
 
 
 def test_every_chapter_has_trials():

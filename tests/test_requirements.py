@@ -12,8 +12,8 @@ import requirements_files as rf
 # requirements.txt's pins that only build the book, run the test suite or serve instructors.
 TOOLING = {"jupyter-book", "sphinx-exercise", "sphinxcontrib-bibtex", "sphinx-mathjax-offline",
            "pytest", "pytest-xdist", "pytest-timeout", "hypothesis", "selenium", "copydetect",
-           "distributed", "dask"}
-TOOLING_NAME = re.compile(r"^(pytest|sphinx|jupyter-book|hypothesis|selenium|copydetect|dask|distributed)")
+           "distributed", "dask", "jupyterlite-core", "jupyterlite-pyodide-kernel"}
+TOOLING_NAME = re.compile(r"^(pytest|sphinx|jupyter-book|hypothesis|selenium|copydetect|dask|distributed|jupyterlite)")
 DEEP_LEARNING = {"tensorflow", "tensorflow-cpu", "keras"}
 
 
