@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import queue
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -408,6 +409,13 @@ def _blas():
     return threadpoolctl.ThreadpoolController().select(user_api="blas")
 
 
+def _blas_threads() -> int:
+    """How many threads NumPy's BLAS is set to use; 1 in a browser's Pyodide, which has no threads."""
+    if sys.platform == "emscripten":
+        return 1
+    return max((pool["num_threads"] for pool in _blas().info()), default=1)
+
+
 # The BLAS thread count is one setting for the whole process: one parallel section changes it at a time.
 _BLAS_SETTING = threading.Lock()
 
@@ -459,7 +467,7 @@ def _map_chunks(work, a, canvas_hw, origin, kernel_hw, stride, out_hw, threaded=
             np.copyto(cols.reshape(hi - lo, oh, ow, kh, kw, c), _window_view(canvas[: hi - lo], kh, kw, sh, sw, oh, ow))
             results[i] = work(lo, hi, cols)
 
-    threads = min(len(starts), max((pool["num_threads"] for pool in _blas().info()), default=1)) if threaded else 1
+    threads = min(len(starts), _blas_threads()) if threaded else 1
     if threads == 1:
         worker()  # one chunk (or one BLAS thread): BLAS keeps its own threads for the product
     else:

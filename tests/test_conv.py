@@ -505,3 +505,17 @@ def test_other_validation_errors(call, error, match):
 def test_importing_solutions_does_not_import_tensorflow():
     code = "import sys, solutions; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_threads_in_a_browser(monkeypatch):
+    """Pyodide (sys.platform 'emscripten') cannot start threads: wide layers then run in one thread."""
+    from solutions import conv
+
+    monkeypatch.setattr(conv.sys, "platform", "emscripten")
+    monkeypatch.setattr(conv, "ThreadPoolExecutor", None)  # any attempt to start threads would fail
+    monkeypatch.setattr(conv, "_blas", None)  # and threadpoolctl is not asked
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((8, 16, 16, 32)), rng.standard_normal((3, 3, 32, 64))
+    out = conv.conv2d(x, w, padding="same")
+    expected = tf.nn.conv2d(x, w, strides=1, padding="SAME").numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
