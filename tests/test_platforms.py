@@ -76,9 +76,12 @@ def _dry_run(requirements, platform: str, tmp_path, *extra: str) -> subprocess.C
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     """Skips when the package index cannot be reached: one wheel for a platform this machine is not."""
-    from pip._vendor.packaging import markers
-
-    assert callable(getattr(markers, "default_environment", None)), "pip changed: update PIP_AS"
+    # In a child: importing pip here would load the standard library's distutils into this process,
+    # and setuptools (which nbgrader imports) then refuses to start in every later test.
+    vendored = subprocess.run([sys.executable, "-c", "from pip._vendor.packaging import markers; "
+                               "print(callable(getattr(markers, 'default_environment', None)))"],
+                              capture_output=True, text=True, check=True)
+    assert vendored.stdout.strip() == "True", "pip changed: update PIP_AS"
     numpy = rf.by_name(rf.MAIN)["numpy"][0]
     probe = _dry_run([numpy], "macos-arm64", tmp_path_factory.mktemp("probe"),
                      "--no-deps", "--retries", "1", "--timeout", "30")
