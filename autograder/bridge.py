@@ -171,7 +171,7 @@ def _unpack(meta, data: bytes) -> dict[str, np.ndarray]:
             dtype = np.dtype(str(m["dtype"])[:8])
             shape = tuple(int(d) for d in m["shape"][:33])
             offset = int(m["offset"])
-        except (TypeError, ValueError, KeyError, IndexError):
+        except (TypeError, ValueError, OverflowError, KeyError, IndexError):  # 1e400 in JSON is inf
             raise BadReply("the reply is malformed") from None
         if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None \
                 or len(shape) > 32 or any(d < 0 for d in shape) or offset < 0:
@@ -179,7 +179,10 @@ def _unpack(meta, data: bytes) -> dict[str, np.ndarray]:
         count = math.prod(shape)
         if offset + count * dtype.itemsize > len(data):
             raise BadReply("the reply's arrays are cut short")
-        arrays[str(key)] = np.frombuffer(data, dtype, count, offset).reshape(shape).copy()
+        try:
+            arrays[str(key)] = np.frombuffer(data, dtype, count, offset).reshape(shape).copy()
+        except ValueError:  # a shape numpy cannot hold (a zero beside dimensions past its limit)
+            raise BadReply(f"the reply holds an array the grader does not read ({dtype}, {shape})") from None
     return arrays
 
 

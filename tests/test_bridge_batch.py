@@ -42,6 +42,8 @@ def test_pack_unpack_round_trip(arrays):
     ({"a0": {"dtype": "not a dtype", "shape": [1], "offset": 0}}, "malformed"),
     ({"a0": {"shape": [1], "offset": 0}}, "malformed"),
     ({"a0": "x"}, "malformed"),
+    ({"a0": {"dtype": "<f8", "shape": [1e400], "offset": 0}}, "malformed"),  # JSON's 1e400 is inf
+    ({"a0": {"dtype": "<f8", "shape": [0, 10**30], "offset": 0}}, "does not read"),
     (["a0"], "malformed"),
 ])
 def test_unpack_refuses_what_is_not_plain_numbers_in_bounds(meta, why):
