@@ -87,7 +87,7 @@ def _encode(value, arrays: dict):
         return _encode(value.item(), arrays)
     if isinstance(value, np.ndarray):
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d arrays 1-d
         return {"array": key}
     if isinstance(value, tuple):
         return {"tuple": [_encode(v, arrays) for v in value]}
@@ -269,6 +269,14 @@ def _fingerprint(request: dict, arrays: dict[str, np.ndarray]) -> bytes:
     return h.digest()
 
 
+def write_batch(inbox: Path, n: int, encoded: list[tuple[dict, dict]]) -> None:
+    """Request ``n`` in ``inbox``: the calls' JSON (``n.json``) and their arrays' bytes (``n.bin``)."""
+    chunks: list[bytes] = []
+    batch = {"calls": [{**request, "arrays": _pack(arrays, chunks)} for request, arrays in encoded]}
+    (inbox / f"{n}.bin").write_bytes(b"".join(chunks))
+    (inbox / f"{n}.json").write_text(json.dumps(batch))
+
+
 @dataclasses.dataclass
 class _Reply:
     """One call's decoded reply: what it returned and its inputs after the call, or what it raised."""
@@ -326,10 +334,7 @@ class BridgeSession:
         """Send a batch, wait for it (``call_timeout`` for each call), read one reply per call."""
         self.calls += 1
         n = self.calls
-        chunks: list[bytes] = []
-        batch = {"calls": [{**request, "arrays": _pack(arrays, chunks)} for request, arrays in encoded]}
-        (self.dirs.inbox / f"{n}.bin").write_bytes(b"".join(chunks))
-        (self.dirs.inbox / f"{n}.json").write_text(json.dumps(batch))
+        write_batch(self.dirs.inbox, n, encoded)
 
         def replied() -> int:  # each call that came back gives the next its own time limit
             return sum((self.dirs.outbox / f"{n}-{i}.json").exists() for i in range(len(encoded)))

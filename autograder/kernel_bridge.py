@@ -89,7 +89,7 @@ def _cnn_bridge_install(inbox, outbox, namespace):
     def write_reply(stem, reply, arrays):
         meta, chunks, offset = {}, [], 0
         for key, value in arrays.items():
-            value = np.ascontiguousarray(value)
+            value = np.asarray(value, order="C")  # keeps 0-d arrays 0-d
             meta[key] = {"dtype": value.dtype.str, "shape": list(value.shape), "offset": offset}
             chunks.append(value.tobytes())
             offset += value.nbytes

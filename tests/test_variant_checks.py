@@ -6,15 +6,14 @@ what a student's function returns crosses the bridge's encoding as plain data.
 """
 from __future__ import annotations
 
-import json
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 import solutions as S
-from autograder import checks
-from autograder.bridge import _Decoder
+from autograder import bridge, checks
 from autograder.checks import CheckFailed
 from autograder.checks import variant_checks as V
 from autograder import diagnose as D
@@ -224,17 +223,14 @@ class _Cost(NamedTuple):
 
 
 def _round_trip(value, tmp_path):
-    """``value`` as the student's kernel encodes it and the grader decodes it (no kernel: the two codecs)."""
-    inbox, outbox = tmp_path / "in", tmp_path / "out"
-    inbox.mkdir(exist_ok=True)
-    outbox.mkdir(exist_ok=True)
-    serve = _cnn_bridge_install(str(inbox), str(outbox), {"f": lambda: value})
-    (inbox / "1.json").write_text(json.dumps({"name": "f", "args": [], "kwargs": {}}))
-    np.savez(inbox / "1.npz")
+    """``value`` as the student's kernel encodes it and the grader reads it back (no kernel: the two codecs)."""
+    dirs = SimpleNamespace(inbox=tmp_path / "in", outbox=tmp_path / "out")
+    dirs.inbox.mkdir(exist_ok=True)
+    dirs.outbox.mkdir(exist_ok=True)
+    serve = _cnn_bridge_install(str(dirs.inbox), str(dirs.outbox), {"f": lambda: value})
+    bridge.write_batch(dirs.inbox, 1, [bridge._request("f", (), {})])
     serve(1)
-    with np.load(outbox / "1.npz") as z:
-        arrays = {k: np.array(z[k]) for k in z.files}
-    return _Decoder(arrays, outbox, 1 << 20)(json.loads((outbox / "1.json").read_text())["value"])
+    return bridge.BridgeSession(None, dirs, 1, 1 << 20)._read_reply("1-0").apply((), {})
 
 
 @pytest.mark.parametrize("returned", [
