@@ -282,3 +282,19 @@ def test_stated_points_match_the_graded_cells(assignment):
     assert all(c["metadata"]["nbgrader"]["schema_version"] == 3 for c in cells(assignment))
     nb = json.loads((SOURCE / assignment / f"{assignment}.ipynb").read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_1d_value_cases_catch_an_off_by_one_same_centring(seed):
+    """Every draw of conv1d's value cases holds even kernels in 'same' mode, where that mistake shows."""
+    import solutions as S
+    from autograder.checks import numpy_checks
+
+    def centred_one_step_off(x, w, mode="full"):
+        full = np.convolve(x, w)
+        start = {"full": 0, "same": len(w) // 2, "valid": len(w) - 1}[mode]  # right for odd kernels only
+        return full[start:start + {"full": len(full), "same": len(x), "valid": len(x) - len(w) + 1}[mode]]
+
+    cases = numpy_checks._1d_cases(np.random.default_rng(seed))
+    assert any(not np.allclose(centred_one_step_off(*c.args, **c.kwargs), S.conv1d(*c.args, **c.kwargs))
+               for c in cases)

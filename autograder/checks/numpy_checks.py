@@ -81,11 +81,14 @@ _spec(Spec("weight_sharing_ratio", ref.weight_sharing_ratio, _ratio_cases, _rati
 # 02 1-D convolution
 # ------------------------------------------------------------------------------------------------
 def _1d_cases(rng):
+    # Per mode, two even and two odd kernel lengths: an off-by-one centring of 'same' shows only
+    # with even kernels, so random lengths alone would miss it for some students' draws.
     cases = []
     for mode in ("full", "same", "valid"):
-        for _ in range(4):
+        for i in range(4):
             n = _r(rng, 3, 12)
-            cases.append(Case((_a(rng, n), _a(rng, _r(rng, 2, n))), {"mode": mode}))
+            m = 2 * _r(rng, 1, n // 2) if i % 2 == 0 else 2 * _r(rng, 1, (n - 1) // 2) + 1
+            cases.append(Case((_a(rng, n), _a(rng, m)), {"mode": mode}))
     return cases
 
 
