@@ -22,6 +22,9 @@ from .course import REPO, Course
 
 #: copydetect's k (its default): a shared run of fewer filtered characters is coincidence.
 NOISE_THRESHOLD = 25
+#: Less shared code than this (characters, on the student's side) is what any two short answers
+#: have in common once names are normalised, e.g. ``return float(np.mean(x))``: never flagged.
+MIN_SHARED_CHARS = 120
 #: A document is cut here, so the time a comparison takes is bounded whatever was submitted.
 MAX_CODE_CHARS = 100_000
 
@@ -109,9 +112,9 @@ def _spans(slices) -> tuple[tuple[int, int], ...]:
 
 
 def find_similar(students: list[Document], references: list[Document], threshold: float,
-                 boilerplate: str = "") -> list[Match]:
+                 boilerplate: str = "", min_shared: int = MIN_SHARED_CHARS) -> list[Match]:
     """Every student pair, and every student and reference, whose :attr:`Match.share` reaches
-    ``threshold``; most similar first."""
+    ``threshold`` over at least ``min_shared`` characters of the student's code; most similar first."""
     from copydetect.detector import CodeFingerprint, compare_files
 
     def fingerprint(doc: Document, ignore=()) -> CodeFingerprint:
@@ -133,7 +136,7 @@ def find_similar(students: list[Document], references: list[Document], threshold
             continue
         match = Match(student, other, float(student_share), float(other_share),
                       _spans(student_slices), _spans(other_slices))
-        if match.share >= threshold:
+        if match.share >= threshold and sum(b - a for a, b in match.student_spans) >= min_shared:
             matches.append(match)
     return sorted(matches, key=lambda m: (-m.share, m.student.name, m.other.name))
 

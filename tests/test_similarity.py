@@ -160,9 +160,21 @@ def test_untouched_starter_code_is_not_shared_code(references):
 
 def test_threshold_decides():
     students = [Document("alice", ORIGINAL), Document("erin", LISTS)]
-    share = find_similar(students, [], 0.0)[0].share
+    share = find_similar(students, [], 0.0, min_shared=0)[0].share
     assert 0 < share < THRESHOLD
-    assert find_similar(students, [], share) and not find_similar(students, [], share + 1e-6)
+    assert find_similar(students, [], share, min_shared=0) and not find_similar(students, [], share + 1e-6, min_shared=0)
+
+
+def test_a_short_generic_answer_is_not_flagged_against_long_code():
+    """Two lines that any answer could hold match the reference's shape at a high share, but too little
+    code is shared to mean anything; the same lines inside a real copy still count."""
+    short = "def add(a, b):\n    return np.add(a, b)\n\n\ndef mean_of(x):\n    return float(np.mean(x))\n"
+    reference = Document("book/chapter.md", "y = solutions.block(g, cache)\n\ndef loss(v):\n"
+                         "    return float(np.sum(solutions.forward(v)))\n", reference=True)
+    assert find_similar([Document("s", short)], [reference], 0.5, min_shared=0)  # the shape matches
+    assert not find_similar([Document("s", short)], [reference], 0.5)
+    copied = Document("t", ORIGINAL)
+    assert find_similar([copied, Document("u", ORIGINAL + short)], [], THRESHOLD)
 
 
 def test_copydetect_opens_no_file_and_is_quick(references):
